@@ -1,0 +1,43 @@
+# Everything runs from a local .venv that this Makefile builds from the pinned requirements:
+# a fresh machine needs only python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= test
+STACKS := test staging prod
+
+.PHONY: help install preview preview-all test check lint typecheck clean
+
+help:
+	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
+	@echo "make preview-all                        all three stacks"
+	@echo "make test                               the whole test suite"
+	@echo "make check                              ruff and pyright"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+preview: install
+	$(BIN)/python -m offline.preview $(STACK)
+
+preview-all: install
+	$(BIN)/python -m offline.preview --quiet $(STACKS)
+
+test: install
+	$(BIN)/python -m pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/pyright
+
+check: lint typecheck
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis

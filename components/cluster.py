@@ -1,0 +1,256 @@
+"""The EKS cluster: encrypted, logged, IRSA-ready, with a reserved (on-demand) pool and a spot pool."""
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from settings.aws_catalog import architecture
+from settings.cluster import ClusterConfig, NodePoolsConfig
+
+from .iam import assume_role_policy, irsa_role
+from .tagging import component_tags
+
+CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# Pods get AWS credentials through IRSA only: a hop limit of 1 keeps them off the node's role.
+IMDS_HOP_LIMIT = 1
+NODE_POLICIES = [
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",  # shell access through SSM, never SSH
+]
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
+# Scheduling contract with the Kubernetes layer: stateful pods select the reserved pool,
+# only pods that tolerate the spot taint may land on spot nodes.
+POOL_LABEL = "insight.io/pool"
+SPOT_TAINT_KEY = "insight.io/spot"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    name: str
+    config: ClusterConfig
+    node_pools: NodePoolsConfig
+    account_id: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    availability_zones: list[str]
+    protect: bool
+
+
+def ami_type(instance_type: str) -> str:
+    return "AL2023_ARM_64_STANDARD" if architecture(instance_type) == "arm64" else "AL2023_x86_64_STANDARD"
+
+
+def key_policy(account_id: str) -> str:
+    """The account administers the key through IAM; nothing else is granted here."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+class Cluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:cluster:Cluster", name, None, opts)
+        cfg = args.config
+        tags = component_tags("cluster")
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of Kubernetes secrets in {args.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy(args.account_id),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-secrets", target_key_id=key.key_id, opts=child)
+
+        access_entries = {
+            f"admin-{i}": eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+            for i, arn in enumerate(cfg.admin_role_arns)
+        }
+        self.cluster = eks.Cluster(
+            name,
+            name=args.name,
+            version=cfg.kubernetes_version,
+            vpc_id=args.vpc_id,
+            public_subnet_ids=args.public_subnet_ids,
+            private_subnet_ids=args.private_subnet_ids,
+            node_associate_public_ip_address=False,
+            endpoint_private_access=True,
+            endpoint_public_access=cfg.endpoint_public_access,
+            public_access_cidrs=[str(c) for c in cfg.public_access_cidrs] if cfg.endpoint_public_access else None,
+            kubernetes_service_ip_address_range=str(cfg.service_cidr),
+            encryption_config_key_arn=key.arn,
+            enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
+            create_oidc_provider=True,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=access_entries,
+            skip_default_node_group=True,
+            # Network policies are enforced by the VPC CNI: the platform's default-deny relies on it.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            # CoreDNS needs nodes to turn healthy, so it is installed below, after the node groups.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            deletion_protection=args.protect,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-node-{i}", role=node_role.name, policy_arn=arn, opts=child)
+            for i, arn in enumerate(NODE_POLICIES)
+        ]
+        pools = args.node_pools
+        reserved_type = pools.reserved.reservation.instance_type
+        self.reserved = eks.ManagedNodeGroup(
+            f"{name}-reserved",
+            cluster=self.cluster,
+            node_role=node_role,
+            capacity_type="ON_DEMAND",
+            instance_types=[reserved_type],
+            ami_type=ami_type(reserved_type),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pools.reserved.min_size, desired_size=pools.reserved.desired_size, max_size=pools.reserved.max_size
+            ),
+            subnet_ids=args.private_subnet_ids,
+            labels={POOL_LABEL: "reserved"},
+            launch_template=self._launch_template(f"{name}-reserved", pools.reserved.disk_gib, tags),
+            tags={**tags, "pool": "reserved"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+        if pools.reserved.capacity_reservation:
+            self._capacity_reservations(name, reserved_type, pools.reserved.reservation.count, args.availability_zones, tags)
+        spot_types = pools.spot.instance_types
+        self.spot = eks.ManagedNodeGroup(
+            f"{name}-spot",
+            cluster=self.cluster,
+            node_role=node_role,
+            capacity_type="SPOT",
+            instance_types=spot_types,
+            ami_type=ami_type(spot_types[0]),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pools.spot.min_size, desired_size=pools.spot.desired_size, max_size=pools.spot.max_size
+            ),
+            # The cluster-autoscaler owns the size from here on.
+            ignore_scaling_changes=True,
+            subnet_ids=args.private_subnet_ids,
+            labels={POOL_LABEL: "spot"},
+            taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
+            launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, tags),
+            tags={**tags, "pool": "spot"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+        node_groups = [self.reserved, self.spot]
+
+        self.oidc_provider_arn = self.cluster.oidc_provider_arn
+        self.oidc_provider_url = self.cluster.oidc_provider_url
+        ebs_csi_role = irsa_role(
+            f"{name}-ebs-csi",
+            oidc_provider_arn=self.oidc_provider_arn,
+            oidc_provider_url=self.oidc_provider_url,
+            namespace="kube-system",
+            service_account="ebs-csi-controller-sa",
+            managed_policy_arns=[EBS_CSI_POLICY],
+            tags=tags,
+            parent=self,
+        )
+        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *node_groups])
+        aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=args.name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=addon_opts,
+        )
+        aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=args.name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_csi_role.arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=addon_opts,
+        )
+
+        self.name = args.name
+        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
+
+    def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
+        """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""
+        template = aws.ec2.LaunchTemplate(
+            name,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=IMDS_HOP_LIMIT
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                    ),
+                )
+            ],
+            # Instances and volumes launched by the node group's ASG do not inherit provider tags.
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**tags, "Name": name})
+                for kind in ("instance", "volume")
+            ],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str))
+
+    def _capacity_reservations(self, name: str, instance_type: str, count: int, azs: list[str], tags: dict[str, str]) -> None:
+        for az, per_az in zip(azs, spread(count, len(azs)), strict=False):
+            if per_az:
+                aws.ec2.CapacityReservation(
+                    f"{name}-reserved-{az}",
+                    instance_type=instance_type,
+                    instance_platform="Linux/UNIX",
+                    availability_zone=az,
+                    instance_count=per_az,
+                    instance_match_criteria="open",
+                    tags=tags,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+
+def spread(count: int, buckets: int) -> list[int]:
+    """Split `count` as evenly as possible: 7 over 3 is [3, 2, 2]."""
+    return [count // buckets + (1 if i < count % buckets else 0) for i in range(buckets)]

@@ -1,0 +1,110 @@
+"""The one mock kit: canned outputs for what only the cloud would know. Tests and the offline preview share it.
+
+Remote components (`eks:index:Cluster`, `eks:index:ManagedNodeGroup`, Helm charts) are one opaque
+resource each under mocks: only their inputs can be checked, and their outputs come from here.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+Canned = Callable[["MockContext", pulumi.runtime.MockResourceArgs], dict[str, Any]]
+
+
+class MockContext:
+    def __init__(self, region: str, account_id: str):
+        self.region = region
+        self.account_id = account_id
+
+    def arn(self, service: str, resource: str, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account_id}:{resource}"
+
+    @property
+    def oidc_issuer(self) -> str:
+        return f"oidc.eks.{self.region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+
+
+def _fake_id(name: str, prefix: str = "") -> str:
+    return prefix + hashlib.sha256(name.encode()).hexdigest()[:17]
+
+
+def _eks_cluster(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("name", args.name)
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": f"https://{name}.eks.example", "certificate-authority-data": "Q0E="}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+        "users": [{"name": name, "user": {"exec": {"command": "aws", "args": ["eks", "get-token", "--cluster-name", name]}}}],
+    }
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcProviderArn": ctx.arn("iam", f"oidc-provider/{ctx.oidc_issuer}", region=False),
+        "oidcProviderUrl": ctx.oidc_issuer,
+        "oidcIssuer": ctx.oidc_issuer,
+        "clusterSecurityGroupId": _fake_id(name + "cluster", "sg-"),
+        "nodeSecurityGroupId": _fake_id(name + "node", "sg-"),
+    }
+
+
+def _role(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("name", args.name)
+    return {"name": name, "arn": ctx.arn("iam", f"role/{name}", region=False), "uniqueId": _fake_id(name, "AROA")}
+
+
+def _policy(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("name", args.name)
+    return {"name": name, "arn": ctx.arn("iam", f"policy/{name}", region=False)}
+
+
+def _kms_key(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    key_id = _fake_id(args.name)
+    return {"keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+# Outputs per resource type beyond the inputs echoed back. Extend here when a component reads a
+# computed output; everything else gets an id and an ARN.
+CANNED: dict[str, Canned] = {
+    "eks:index:Cluster": _eks_cluster,
+    "aws:iam/role:Role": _role,
+    "aws:iam/policy:Policy": _policy,
+    "aws:kms/key:Key": _kms_key,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda ctx, a: {"latestVersion": 1},
+    "aws:ec2/eip:Eip": lambda ctx, a: {"publicIp": "192.0.2.10", "allocationId": _fake_id(a.name, "eipalloc-")},
+    "aws:cloudwatch/logGroup:LogGroup": lambda ctx, a: {"arn": ctx.arn("logs", f"log-group:{a.inputs.get('name', a.name)}")},
+}
+
+INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda ctx, _: {
+        "accountId": ctx.account_id,
+        "arn": f"arn:aws:iam::{ctx.account_id}:user/offline",
+        "userId": "AIDAOFFLINE",
+        "id": ctx.account_id,
+    },
+    "aws:index/getPartition:getPartition": lambda ctx, _: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
+}
+
+
+class InsightMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str, account_id: str):
+        self.ctx = MockContext(region, account_id)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id = _fake_id(args.typ + args.name, "id-")
+        state = {"arn": self.ctx.arn(args.typ.split(":")[1].split("/")[0], f"{args.name}"), **args.inputs}
+        canned = CANNED.get(args.typ)
+        if canned is not None:
+            state.update(canned(self.ctx, args))
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        invoke = INVOKES.get(args.token)
+        if invoke is None:
+            raise NotImplementedError(f"the mock kit has no canned answer for invoke {args.token}; add one to offline/mocks.py")
+        return invoke(self.ctx, args.args), None

@@ -1,0 +1,69 @@
+"""`make preview STACK=<stack>`: run the real program offline and write `build/<stack>/`.
+
+Exit codes: 0 written; 2 the stack's settings are invalid (one line per problem on stderr).
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from settings import ENVIRONMENTS, ConfigError
+
+from .runner import ROOT, Run, run_stack
+from .summary import render_summary
+
+Writer = Callable[[Run, Path], None]
+
+
+def write_resources(run: Run, out: Path) -> None:
+    records = [r.as_dict() for r in run.records]
+    (out / "resources.json").write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+
+
+def write_summary(run: Run, out: Path) -> None:
+    (out / "summary.md").write_text(render_summary(run))
+
+
+# Later concerns (rendered manifests, diffs) add their writers here.
+WRITERS: list[Writer] = [write_resources, write_summary]
+
+
+def preview(stack: str, build_dir: Path, root: Path = ROOT) -> Run:
+    run = run_stack(stack, root=root)
+    out = build_dir / stack
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for writer in WRITERS:
+        writer(run, out)
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__)
+    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to preview ({', '.join(ENVIRONMENTS)})")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
+    parser.add_argument("--root", type=Path, default=ROOT, help="folder holding Pulumi.yaml and the stack files")
+    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    args = parser.parse_args(argv)
+    for stack in args.stacks:
+        if not (args.root / f"Pulumi.{stack}.yaml").exists():
+            print(f"no stack file Pulumi.{stack}.yaml; stacks: {', '.join(ENVIRONMENTS)}", file=sys.stderr)
+            return 2
+        started = time.perf_counter()
+        try:
+            run = preview(stack, args.build_dir, args.root)
+        except ConfigError as err:
+            print(err.render(), file=sys.stderr)
+            return 2
+        if not args.quiet:
+            print((args.build_dir / stack / "summary.md").read_text())
+        print(f"{stack}: {len(run.records)} resources -> {args.build_dir / stack} ({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

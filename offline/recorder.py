@@ -1,0 +1,143 @@
+"""A MockMonitor that keeps every registration whole: inputs (secrets masked), parent, dependencies, options."""
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+# Signatures the Pulumi wire format uses for special values.
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+SIG_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+MASK = "[secret]"
+
+
+@dataclass
+class Record:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    remote: bool
+    provider: str
+    providers: dict[str, str]
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plain(value: Any) -> Any:
+    """Wire value -> JSON-able value: secrets masked, resource references by URN, whole floats as ints."""
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SIG_SECRET:
+            return MASK
+        if sig == SIG_RESOURCE_REF:
+            return {"$ref": value.get("urn", "")}
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def _decode_json_text(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _provider_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Providers receive structured settings JSON-encoded; record them as the structures they are."""
+    return {key: _decode_json_text(value) for key, value in inputs.items()}
+
+
+def _has_resource_ref(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get(SIG_KEY) == SIG_RESOURCE_REF or any(_has_resource_ref(v) for v in value.values())
+    return isinstance(value, list) and any(_has_resource_ref(v) for v in value)
+
+
+def _ref_urns(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SIG_RESOURCE_REF:
+            return [value.get("urn", "")]
+        return [u for v in value.values() for u in _ref_urns(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _ref_urns(v)]
+    return []
+
+
+def _refs_as_urns(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SIG_RESOURCE_REF:
+            return value.get("urn", "")
+        return {k: _refs_as_urns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_refs_as_urns(v) for v in value]
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.records: list[Record] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request):
+        raw = json_format.MessageToDict(request.object)
+        if _has_resource_ref(raw):
+            # The stock monitor would rebuild referenced resources on its own thread's event loop and
+            # stall the run; the mocks only need the URN, so hand it on as text.
+            request = type(request).FromString(request.SerializeToString())
+            request.object.Clear()
+            request.object.update(_refs_as_urns(raw))
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+        self.records.append(
+            Record(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                remote=request.remote,
+                provider=request.provider,
+                providers=dict(request.providers),
+                inputs=_provider_inputs(plain(raw)) if request.type.startswith("pulumi:providers:") else plain(raw),
+                # A resource passed as an input is a dependency too, as the engine counts it.
+                dependencies=sorted(
+                    {*request.dependencies, *_ref_urns(raw), *(u for deps in request.propertyDependencies.values() for u in deps.urns)}
+                ),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=request.deleteBeforeReplace,
+                ignore_changes=list(request.ignoreChanges),
+                replace_on_changes=list(request.replaceOnChanges),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn == self.stack_urn:
+            self.stack_outputs = plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)

@@ -1,0 +1,61 @@
+"""Reads `Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to the program."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from settings.stack import decode_config_value
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class StackFile:
+    name: str
+    config: dict[str, str]  # "namespace:key" -> value as the CLI passes it (objects as JSON)
+    secret_keys: list[str]
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        value = self.config.get(key)
+        return default if value is None else decode_config_value(value)
+
+
+def offline_secret(key: str) -> str:
+    """The stand-in for a `secure:` value: recognisable, so tests can prove it never leaks."""
+    return f"offline-secret-{key.replace(':', '-')}"
+
+
+def _as_cli_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None) -> StackFile:
+    """Config as `pulumi up -s <stack>` would set it. `overrides` replaces top-level keys (tests use it)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    entries: dict[str, Any] = dict(document.get("config") or {})
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    for key, spec in ((project.get("config") or {}) if isinstance(project, dict) else {}).items():
+        if ":" in key and not key.startswith("pulumi:") and isinstance(spec, dict) and "default" in spec:
+            entries.setdefault(key, spec["default"])
+    for key, value in (overrides or {}).items():
+        if value is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = value
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in entries.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = offline_secret(key)
+            secrets.append(key)
+        else:
+            config[key] = _as_cli_value(value)
+    return StackFile(stack, config, secrets)

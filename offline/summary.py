@@ -1,0 +1,53 @@
+"""`summary.md`: what the stack declares, in a form a reviewer reads in a minute.
+
+Each section is a function of the run returning Markdown; later concerns append theirs to SECTIONS.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+from .runner import Run
+
+Section = Callable[[Run], str]
+
+
+def counts_by_type(run: Run) -> str:
+    counts = Counter(r.type for r in run.records if r.type != "pulumi:pulumi:Stack")
+    rows = "\n".join(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))
+    return f"## Resources by type ({sum(counts.values())} in all)\n\n| type | count |\n|---|---:|\n{rows}\n"
+
+
+def component_tree(run: Run) -> str:
+    """Components nest; leaves are summarised per type so the tree stays short."""
+    children: dict[str, list] = defaultdict(list)
+    for r in run.records:
+        children[r.parent].append(r)
+    roots = children.get("", [])
+    lines: list[str] = []
+
+    def walk(urn: str, depth: int) -> None:
+        kids = children.get(urn, [])
+        components = [k for k in kids if k.urn in children]
+        leaves = Counter(k.type for k in kids if k not in components)
+        for k in sorted(components, key=lambda r: r.name):
+            lines.append(f"{'  ' * depth}- **{k.name}** `{k.type}`")
+            walk(k.urn, depth + 1)
+        for t, n in sorted(leaves.items()):
+            lines.append(f"{'  ' * depth}- {n} x `{t}`")
+
+    for root in roots:
+        lines.append(f"- **{root.name}** `{root.type}`")
+        walk(root.urn, 1)
+    return "## Component tree\n\n" + "\n".join(lines) + "\n"
+
+
+def stack_outputs(run: Run) -> str:
+    rows = "\n".join(f"| `{k}` | `{v}` |" for k, v in sorted(run.outputs.items()))
+    return f"## Stack outputs (secrets masked)\n\n| output | value |\n|---|---|\n{rows}\n"
+
+
+SECTIONS: list[Section] = [counts_by_type, component_tree, stack_outputs]
+
+
+def render_summary(run: Run) -> str:
+    return f"# Offline preview of stack `{run.stack}`\n\n" + "\n".join(section(run) for section in SECTIONS)

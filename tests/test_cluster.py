@@ -1,0 +1,131 @@
+"""The EKS cluster and its two pools in each stack."""
+
+import json
+
+import pytest
+
+from components.cluster import CONTROL_PLANE_LOG_TYPES, POOL_LABEL, SPOT_TAINT_KEY, spread
+from settings.aws_catalog import INSTANCE_TYPES
+
+from .conftest import declared
+
+POOLS = {  # stack: (reserved type, reserved size, spot min/desired/max)
+    "test": ("m6i.xlarge", 2, (1, 2, 6)),
+    "staging": ("m6i.xlarge", 3, (2, 3, 9)),
+    "prod": ("m6i.2xlarge", 3, (3, 6, 18)),
+}
+
+
+def node_groups(run):
+    groups = {g.inputs["capacityType"]: g for g in run.of_type("eks:index:ManagedNodeGroup")}
+    assert set(groups) == {"ON_DEMAND", "SPOT"}
+    return groups["ON_DEMAND"], groups["SPOT"]
+
+
+def test_reserved_pool_mirrors_the_reservation(run):
+    reserved, _ = node_groups(run)
+    instance_type, size, _ = POOLS[run.stack]
+    assert reserved.inputs["instanceTypes"] == [instance_type]
+    assert reserved.inputs["scalingConfig"] == {"minSize": size, "desiredSize": size, "maxSize": size}
+    assert reserved.inputs["labels"] == {POOL_LABEL: "reserved"}
+    assert "taints" not in reserved.inputs
+
+
+def test_spot_pool_is_tainted_interchangeable_and_autoscaled(run):
+    _, spot = node_groups(run)
+    types = spot.inputs["instanceTypes"]
+    assert len(set(types)) >= 3
+    assert len({INSTANCE_TYPES[t] for t in types}) == 1
+    assert spot.inputs["taints"] == [{"key": SPOT_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}]
+    assert spot.inputs["labels"] == {POOL_LABEL: "spot"}
+    assert spot.inputs["ignoreScalingChanges"] is True
+    low, desired, high = POOLS[run.stack][2]
+    assert spot.inputs["scalingConfig"] == {"minSize": low, "desiredSize": desired, "maxSize": high}
+
+
+def test_nodes_only_in_private_subnets(run):
+    private = {s.urn.rsplit("::", 1)[1] for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
+    for group in node_groups(run):
+        subnet_deps = {d.rsplit("::", 1)[1] for d in group.dependencies if "aws:ec2/subnet:Subnet" in d}
+        assert subnet_deps == private
+    cluster = run.one("eks:index:Cluster")
+    assert cluster.inputs["nodeAssociatePublicIpAddress"] is False
+
+
+def test_launch_templates_require_imdsv2_encrypted_gp3_and_no_ssh(run):
+    templates = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2
+    for lt in templates:
+        assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
+        assert lt.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+        ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
+        assert (ebs["volumeType"], ebs["encrypted"]) == ("gp3", "true")
+        assert "keyName" not in lt.inputs
+        assert "networkInterfaces" not in lt.inputs
+    for group in node_groups(run):
+        assert "remoteAccess" not in group.inputs
+        assert "launchTemplate" in group.inputs
+
+
+def test_endpoint_is_private_with_limited_public_access(run):
+    cluster = run.one("eks:index:Cluster").inputs
+    assert cluster["endpointPrivateAccess"] is True
+    assert cluster["endpointPublicAccess"] is True
+    assert cluster["publicAccessCidrs"]
+    assert "0.0.0.0/0" not in cluster["publicAccessCidrs"]
+    if run.stack == "prod":
+        assert cluster["publicAccessCidrs"] == ["198.51.100.10/32"]
+
+
+def test_secrets_encrypted_with_rotating_key_and_all_logs_on(run):
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    cluster = run.one("eks:index:Cluster")
+    assert key.urn in cluster.dependencies
+    assert cluster.inputs["encryptionConfigKeyArn"].startswith("arn:aws:kms:")
+    assert sorted(cluster.inputs["enabledClusterLogTypes"]) == sorted(CONTROL_PLANE_LOG_TYPES)
+    assert json.loads(key.inputs["policy"])["Statement"][0]["Principal"]["AWS"].endswith(":root")
+
+
+def test_cluster_identity_and_addons(run):
+    cluster = run.one("eks:index:Cluster").inputs
+    assert cluster["name"] == f"insight-{run.stack}"
+    assert cluster["version"] == "1.34"
+    assert cluster["authenticationMode"] == "API"
+    assert cluster["createOidcProvider"] is True
+    assert cluster["skipDefaultNodeGroup"] is True
+    assert cluster["vpcCniOptions"]["enableNetworkPolicy"] is True
+    assert all(e["principalArn"].startswith("arn:aws:iam::") for e in cluster["accessEntries"].values())
+    addons = {a.inputs["addonName"]: a for a in run.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"coredns", "aws-ebs-csi-driver"}
+    ebs_role = run.one("aws:iam/role:Role", "cluster-ebs-csi")
+    trust = json.loads(ebs_role.inputs["assumeRolePolicy"])["Statement"][0]
+    conditions = trust["Condition"]["StringEquals"]
+    assert any(v == "system:serviceaccount:kube-system:ebs-csi-controller-sa" for v in conditions.values())
+    assert any(v == "sts.amazonaws.com" for v in conditions.values())
+    assert ebs_role.urn in addons["aws-ebs-csi-driver"].dependencies
+    node_group_urns = {g.urn for g in node_groups(run)}
+    assert node_group_urns <= set(addons["coredns"].dependencies)
+
+
+@pytest.mark.parametrize("stack", ["test", "staging", "prod"])
+def test_irreplaceable_resources_protected_in_staging_and_prod(stack):
+    run = declared(stack)
+    protected = stack != "test"
+    assert run.one("eks:index:Cluster").protect is protected
+    key = run.one("aws:kms/key:Key")
+    assert (key.protect, key.retain_on_delete) == (protected, protected)
+    assert run.one("eks:index:Cluster").inputs.get("deletionProtection", False) is protected
+
+
+def test_kubernetes_provider_uses_the_cluster_kubeconfig_as_a_secret(run):
+    provider = run.one("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == "[secret]"
+    assert run.outputs["kubeconfig"] == "[secret]"
+
+
+def test_spread_over_azs():
+    assert spread(7, 3) == [3, 2, 2]
+    assert spread(3, 3) == [1, 1, 1]
+    assert sum(spread(10, 4)) == 10
