@@ -23,6 +23,7 @@ from .cluster import (
 )
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
+from .release import ReleaseConfig
 
 PROJECT = "insight"
 Environment = Literal["test", "staging", "prod"]
@@ -39,6 +40,7 @@ class StackConfig(Section):
     network: NetworkConfig
     cluster: ClusterConfig
     node_pools: NodePoolsConfig
+    release: ReleaseConfig
 
     @property
     def cluster_name(self) -> str:
