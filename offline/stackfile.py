@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from settings.stack import decode_config_value
+from settings.stack import PROJECT, SECRET_KEYS, decode_config_value
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,9 @@ def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | N
             entries.pop(key, None)
         else:
             entries[key] = value
+    # Secrets are never committed (they need the stack's key); offline, each known one gets a stand-in.
+    for key in SECRET_KEYS:
+        entries.setdefault(f"{PROJECT}:{key}", {"secure": "offline"})
     config: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in entries.items():
