@@ -114,20 +114,16 @@ def test_bad_config_declares_nothing():
     assert run_stack("test").of_type("aws:ec2/vpc:Vpc")
 
 
-def test_bad_config_declares_no_resource(tmp_path: Path):
-    runs: list = []
+def test_bad_config_declares_no_resource(monkeypatch: pytest.MonkeyPatch):
+    from components import program
 
-    def record_after_failure():
-        from components.program import build
-
-        try:
-            build()
-        finally:
-            runs.append(True)
-
+    declared: list[object] = []
+    monkeypatch.setattr(program, "declare", lambda *args: declared.append(args))
     with pytest.raises(ConfigError):
-        run_stack("test", overrides={"insight:cluster": {"kubernetesVersion": "1.2"}}, program=record_after_failure)
-    assert runs
+        run_stack("test", overrides={"insight:cluster": {"kubernetesVersion": "1.2"}})
+    assert declared == []
+    run_stack("test")
+    assert len(declared) == 1  # the same path declares once the config is valid
 
 
 def test_offline_preview_exits_2_without_traceback(tmp_path: Path):
