@@ -29,6 +29,8 @@ class Record:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    # The dependencies that inputs carry (the rest of `dependencies` came from explicit depends_on).
+    input_dependencies: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
@@ -113,6 +115,8 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
+        # A resource passed as an input is a dependency too, as the engine counts it.
+        input_deps = {*_ref_urns(raw), *(u for deps in request.propertyDependencies.values() for u in deps.urns)}
         self.records.append(
             Record(
                 urn=response.urn,
@@ -124,10 +128,8 @@ class RecordingMonitor(MockMonitor):
                 provider=request.provider,
                 providers=dict(request.providers),
                 inputs=_provider_inputs(plain(raw)) if request.type.startswith("pulumi:providers:") else plain(raw),
-                # A resource passed as an input is a dependency too, as the engine counts it.
-                dependencies=sorted(
-                    {*request.dependencies, *_ref_urns(raw), *(u for deps in request.propertyDependencies.values() for u in deps.urns)}
-                ),
+                dependencies=sorted({*request.dependencies, *input_deps}),
+                input_dependencies=sorted(input_deps),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=request.deleteBeforeReplace,
