@@ -23,7 +23,7 @@ from .cluster import (
 )
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
-from .release import ReleaseConfig
+from .release import ReleaseConfig, check_release
 
 PROJECT = "insight"
 Environment = Literal["test", "staging", "prod"]
@@ -60,6 +60,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
+    yield from check_release(cfg.environment, cfg.release)
 
 
 def _section_keys() -> dict[str, str]:
