@@ -7,6 +7,7 @@ from settings import StackConfig, load_stack_config
 
 from .cluster import Cluster, ClusterArgs
 from .network import Network, NetworkArgs
+from .storage import Storage, StorageArgs
 from .tagging import stack_tags
 
 
@@ -39,6 +40,11 @@ def declare(cfg: StackConfig) -> None:
         ),
         aws_opts,
     )
+    storage = Storage(
+        "storage",
+        StorageArgs(environment=cfg.environment, account_id=cfg.account_id, config=cfg.edge.storage, keep=cfg.protected),
+        aws_opts,
+    )
 
     pulumi.export("region", cfg.region)
     pulumi.export("vpcId", network.vpc_id)
@@ -46,6 +52,9 @@ def declare(cfg: StackConfig) -> None:
     pulumi.export("clusterName", cluster.name)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("assetsBucketName", storage.assets_bucket_name)
+    pulumi.export("logsBucketName", storage.logs_bucket_name)
+    pulumi.export("backupsBucketName", storage.backups_bucket_name)
 
 
 def build() -> None:

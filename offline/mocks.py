@@ -67,6 +67,17 @@ def _kms_key(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[st
     return {"keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
 
 
+def _bucket(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("bucket", args.name)
+    return {
+        "bucket": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+        "region": ctx.region,
+    }
+
+
 # Outputs per resource type beyond the inputs echoed back. Extend here when a component reads a
 # computed output; everything else gets an id and an ARN.
 CANNED: dict[str, Canned] = {
@@ -77,6 +88,7 @@ CANNED: dict[str, Canned] = {
     "aws:ec2/launchTemplate:LaunchTemplate": lambda ctx, a: {"latestVersion": 1},
     "aws:ec2/eip:Eip": lambda ctx, a: {"publicIp": "192.0.2.10", "allocationId": _fake_id(a.name, "eipalloc-")},
     "aws:cloudwatch/logGroup:LogGroup": lambda ctx, a: {"arn": ctx.arn("logs", f"log-group:{a.inputs.get('name', a.name)}")},
+    "aws:s3/bucket:Bucket": _bucket,
 }
 
 INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
@@ -88,6 +100,12 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
     },
     "aws:index/getPartition:getPartition": lambda ctx, _: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
+    # The regional account load balancers deliver access logs from (the ELB account of the region).
+    "aws:elb/getServiceAccount:getServiceAccount": lambda ctx, _: {
+        "arn": "arn:aws:iam::123456789012:root",
+        "id": "123456789012",
+        "region": ctx.region,
+    },
 }
 
 
@@ -103,8 +121,8 @@ class InsightMocks(pulumi.runtime.Mocks):
             state.update(canned(self.ctx, args))
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         invoke = INVOKES.get(args.token)
         if invoke is None:
             raise NotImplementedError(f"the mock kit has no canned answer for invoke {args.token}; add one to offline/mocks.py")
-        return invoke(self.ctx, args.args), None
+        return invoke(self.ctx, args.args), []  # no check failures (the SDK iterates them)

@@ -21,6 +21,7 @@ from .cluster import (
     check_reserved_pool,
     check_spot_pool,
 )
+from .edge import EdgeConfig, check_edge
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
 from .release import ReleaseConfig, check_release
@@ -41,6 +42,7 @@ class StackConfig(Section):
     cluster: ClusterConfig
     node_pools: NodePoolsConfig
     release: ReleaseConfig
+    edge: EdgeConfig
 
     @property
     def cluster_name(self) -> str:
@@ -61,6 +63,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
     yield from check_release(cfg.environment, cfg.release)
+    yield from check_edge(cfg.environment, cfg.edge)
 
 
 def _section_keys() -> dict[str, str]:

@@ -78,7 +78,7 @@ def test_endpoint_is_private_with_limited_public_access(run):
 
 
 def test_secrets_encrypted_with_rotating_key_and_all_logs_on(run):
-    key = run.one("aws:kms/key:Key")
+    key = run.one("aws:kms/key:Key", "cluster-secrets")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
     cluster = run.one("eks:index:Cluster")
@@ -114,7 +114,7 @@ def test_irreplaceable_resources_protected_in_staging_and_prod(stack):
     run = declared(stack)
     protected = stack != "test"
     assert run.one("eks:index:Cluster").protect is protected
-    key = run.one("aws:kms/key:Key")
+    key = run.one("aws:kms/key:Key", "cluster-secrets")
     assert (key.protect, key.retain_on_delete) == (protected, protected)
     assert run.one("eks:index:Cluster").inputs.get("deletionProtection", False) is protected
 

@@ -1,0 +1,119 @@
+"""Edge settings (`insight:edge`): the environment's DNS zone and certificate names, the CDN, and the
+retention and lifecycle days of its buckets and registry, with the checks made before anything is declared.
+"""
+
+import re
+from collections.abc import Iterator
+
+from pydantic import Field, field_validator
+
+from .base import Section
+from .errors import Problem
+from .network import LOG_RETENTION_DAYS
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
+MIN_IA_TRANSITION_DAYS = 30
+# Access logs are audit evidence: kept at least this long, prod at least a year.
+MIN_LOG_RETENTION_DAYS = {"test": 30, "staging": 90, "prod": 365}
+
+
+def hostname_problem(name: str, wildcard: bool = False) -> str | None:
+    """Why `name` is not a valid lower-case DNS hostname (a leading `*.` allowed when `wildcard`), or None."""
+    labels = name.split(".")
+    if wildcard and labels[0] == "*":
+        labels = labels[1:]
+    if len(name) > 253 or len(labels) < 2:
+        return "not a valid hostname: needs at least two labels and at most 253 characters"
+    bad = [label for label in labels if not _LABEL.match(label)]
+    if bad:
+        return f"not a valid hostname: label {bad[0]!r} must be 1-63 of a-z, 0-9 and '-', not starting or ending with '-'"
+    return None
+
+
+def in_zone(name: str, zone: str) -> bool:
+    return name == zone or name.endswith(f".{zone}")
+
+
+def covered_by(name: str, certificate_names: list[str]) -> bool:
+    """True when a certificate for `certificate_names` serves `name` (a wildcard covers exactly one label)."""
+    parent = name.partition(".")[2]
+    return any(n in (name, f"*.{parent}") for n in certificate_names)
+
+
+class StorageConfig(Section):
+    log_retention_days: int = Field(default=365, ge=1)
+    log_transition_days: int = Field(default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS)
+    backup_retention_days: int = Field(default=90, ge=7)
+    noncurrent_version_days: int = Field(default=30, ge=1)
+    abort_incomplete_upload_days: int = Field(default=7, ge=1)
+
+
+class RegistryConfig(Section):
+    keep_releases: int = Field(default=20, ge=1)
+    snapshot_days: int = Field(default=14, ge=1)
+    untagged_days: int = Field(default=1, ge=1)
+
+
+class EdgeConfig(Section):
+    # The environment's public hosted zone: a subdomain for test and staging, the apex for prod.
+    domain: str
+    # Extra names on both certificates, besides the domain itself; each inside the zone.
+    certificate_sans: list[str] = Field(default_factory=list)
+    # Names the CDN answers to; each inside the zone and covered by the certificate.
+    cdn_aliases: list[str]
+    waf: bool = False
+    query_log_retention_days: int = 30
+    storage: StorageConfig = StorageConfig()
+    registry: RegistryConfig = RegistryConfig()
+
+    @field_validator("domain")
+    @classmethod
+    def _valid_domain(cls, value: str) -> str:
+        problem = hostname_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def api_hostname(self) -> str:
+        """The public API gateway: its Service's load balancer answers here, the CDN forwards `/api/*` to it."""
+        return f"api.{self.domain}"
+
+    @property
+    def certificate_names(self) -> list[str]:
+        return [self.domain, *self.certificate_sans]
+
+
+def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
+    for i, san in enumerate(edge.certificate_sans):
+        problem = hostname_problem(san, wildcard=True)
+        if problem:
+            yield Problem(f"edge.certificateSans[{i}]", san, problem)
+        elif not in_zone(san.removeprefix("*."), edge.domain):
+            yield Problem(f"edge.certificateSans[{i}]", san, f"outside the zone: must be {edge.domain} or end with .{edge.domain}")
+    for i, alias in enumerate(edge.cdn_aliases):
+        problem = hostname_problem(alias)
+        if problem:
+            yield Problem(f"edge.cdnAliases[{i}]", alias, problem)
+        elif not covered_by(alias, edge.certificate_names):
+            yield Problem(f"edge.cdnAliases[{i}]", alias, f"not covered by the certificate names: {', '.join(edge.certificate_names)}")
+    if not covered_by(edge.api_hostname, edge.certificate_names):
+        yield Problem(
+            "edge.certificateSans", edge.certificate_sans, f"must cover the API hostname {edge.api_hostname} (e.g. *.{edge.domain})"
+        )
+    if edge.query_log_retention_days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        yield Problem("edge.queryLogRetentionDays", edge.query_log_retention_days, f"allowed: {allowed}")
+    storage = edge.storage
+    minimum = MIN_LOG_RETENTION_DAYS[environment]
+    if storage.log_retention_days < minimum:
+        yield Problem(
+            "edge.storage.logRetentionDays", storage.log_retention_days, f"{environment} keeps access logs at least {minimum} days"
+        )
+    elif storage.log_retention_days <= storage.log_transition_days:
+        yield Problem(
+            "edge.storage.logRetentionDays",
+            storage.log_retention_days,
+            f"must be greater than edge.storage.logTransitionDays ({storage.log_transition_days}): S3 expires after it transitions",
+        )
