@@ -11,7 +11,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from settings import PROJECT
+from settings import PROJECT, StackConfig, load_stack_config
 
 from .mocks import InsightMocks
 from .recorder import Record, RecordingMonitor
@@ -23,6 +23,8 @@ class Run:
     stack: str
     records: list[Record]
     outputs: dict[str, Any]
+    # The validated settings the program was declared from (summary sections such as cost read them).
+    settings: StackConfig | None = None
 
     def of_type(self, type_: str) -> list[Record]:
         return [r for r in self.records if r.type == type_]
@@ -70,4 +72,4 @@ def _run_stack(stack: str, overrides: dict[str, Any] | None, root: Path, program
 
     _sync_await(run_pulumi_func(program_then_outputs))
     records = sorted(monitor.records, key=lambda r: r.urn)
-    return Run(stack, records, monitor.stack_outputs)
+    return Run(stack, records, monitor.stack_outputs, load_stack_config())

@@ -6,6 +6,8 @@ Each section is a function of the run returning Markdown; later concerns append 
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+from costing.report import cost_section, deploy_time_section
+
 from .runner import Run
 
 Section = Callable[[Run], str]
@@ -46,7 +48,7 @@ def stack_outputs(run: Run) -> str:
     return f"## Stack outputs (secrets masked)\n\n| output | value |\n|---|---|\n{rows}\n"
 
 
-SECTIONS: list[Section] = [counts_by_type, component_tree, stack_outputs]
+SECTIONS: list[Section] = [counts_by_type, component_tree, stack_outputs, cost_section, deploy_time_section]
 
 
 def render_summary(run: Run) -> str:

@@ -22,6 +22,7 @@ from .cluster import (
     check_spot_pool,
 )
 from .edge import EdgeConfig, check_edge
+from .cost import CostConfig, check_cost
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
 from .release import ReleaseConfig, check_release
@@ -42,6 +43,7 @@ class StackConfig(Section):
     cluster: ClusterConfig
     node_pools: NodePoolsConfig
     release: ReleaseConfig
+    cost: CostConfig
     edge: EdgeConfig
 
     @property
@@ -62,6 +64,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
+    yield from check_cost(cfg.region, cfg.node_pools, cfg.cost)
     yield from check_release(cfg.environment, cfg.release)
     yield from check_edge(cfg.environment, cfg.edge)
 

@@ -32,3 +32,17 @@ def effective_tags(run: Run, record: Record) -> dict[str, Any]:
 
 def children_of(run: Run, parent: Record) -> list[Record]:
     return [r for r in run.records if r.parent == parent.urn]
+
+
+def make_record(name: str, type_: str, *, parent: str = "", custom: bool = True, **fields: Any) -> Record:
+    """A hand-made recorded resource for tests of pure functions over runs (urn `<type>::<name>`)."""
+    values: dict[str, Any] = {
+        "remote": False,
+        "provider": "",
+        "providers": {},
+        "inputs": {},
+        "dependencies": [],
+        "protect": False,
+        "retain_on_delete": False,
+    } | fields
+    return Record(urn=f"{type_}::{name}", type=type_, name=name, parent=parent, custom=custom, **values)

@@ -1,0 +1,181 @@
+"""The greenfield deploy's critical path through the recorded dependency graph, and avoidable serialisation.
+
+Edges, each with why a resource waits:
+- `input`: an input carries another resource's output (or the resource itself);
+- `depends_on`: an explicit dependency that no input carries;
+- `provider`: the provider it is created through (a Kubernetes provider waits for its cluster);
+- `child`: a component is done when its children are;
+- `nodes` / `volumes`: pods cannot turn Ready before a node group exists, nor claim EBS volumes
+  before the EBS CSI driver runs. No input says so, yet `pulumi up` waits for it all the same.
+"""
+
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from graphlib import TopologicalSorter
+
+from offline.recorder import Record
+
+from .durations import DURATIONS, duration_of, ordered_ready_replicas, seconds_for
+from .model import volume_gib
+
+NODE_GROUPS = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+CHARTS = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release", "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile")
+POD_MAKERS = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+    *CHARTS,
+)
+# An explicit dependency that delays a resource by less than this is not worth a warning.
+WARN_AFTER_SECONDS = 30
+
+# Explicit dependencies that a real need justifies although no input carries it: (dependent, dependency, why).
+KNOWN_NEEDS: tuple[tuple[str, str, str], ...] = (
+    ("aws:eks/addon:Addon", "eks:index:ManagedNodeGroup", "an add-on's pods need nodes before it turns ACTIVE"),
+    ("aws:eks/addon:Addon", "eks:index:Cluster", "the add-on names its cluster by plain name"),
+    ("eks:index:ManagedNodeGroup", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "nodes join only once their role has its policies"),
+    ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "a public NAT gateway needs the internet gateway"),
+    ("kubernetes:*", "kubernetes:core/v1:Namespace", "namespaced objects need their namespace"),
+    ("kubernetes:*", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "custom resources need their CRD"),
+)
+
+
+def is_known_need(dependent: str, dependency: str) -> bool:
+    if dependent not in CHARTS and dependency in CHARTS and dependent.startswith("kubernetes:"):
+        return True  # an object needs the CRDs or the controller (load balancers, webhooks) a chart installs
+    return any(fnmatch(dependent, a) and fnmatch(dependency, b) for a, b, _ in KNOWN_NEEDS)
+
+
+@dataclass(frozen=True)
+class Step:
+    urn: str
+    name: str
+    type: str
+    seconds: int
+    finish: int
+    why: str
+    via: str  # the edge by which it waited for the step before it
+
+
+@dataclass(frozen=True)
+class SerialisationWarning:
+    urn: str
+    seconds: int  # how much later the resource can start because of it
+    message: str
+
+
+@dataclass(frozen=True)
+class DeployEstimate:
+    total: int
+    path: tuple[Step, ...]
+    warnings: tuple[SerialisationWarning, ...]
+
+
+def _provider_urn(reference: str) -> str:
+    return reference.rsplit("::", 1)[0] if reference else ""
+
+
+def edges(records: list[Record]) -> dict[str, dict[str, str]]:
+    """For each URN: the URNs it waits for, each with the kind of edge (see the module docstring)."""
+    by_urn = {r.urn: r for r in records}
+    node_groups = [r.urn for r in records if r.type in NODE_GROUPS]
+    csi = [r.urn for r in records if r.type == "aws:eks/addon:Addon" and r.inputs.get("addonName") == EBS_CSI_ADDON]
+    waits: dict[str, dict[str, str]] = {r.urn: {} for r in records}
+    for r in records:
+        own = waits[r.urn]
+        for urn in r.dependencies:
+            own[urn] = "input" if urn in r.input_dependencies else "depends_on"
+        provider = _provider_urn(r.provider)
+        if provider in by_urn:
+            own.setdefault(provider, "provider")
+        if r.parent in by_urn and not by_urn[r.parent].custom:  # a custom parent is done on its own
+            waits[r.parent][r.urn] = "child"
+        if r.type in POD_MAKERS:
+            own.update({u: "nodes" for u in node_groups if u not in own})
+        if r.type.startswith("kubernetes:") and volume_gib(r):
+            own.update({u: "volumes" for u in csi if u not in own})
+    return {urn: {d: kind for d, kind in deps.items() if d in waits and d != urn} for urn, deps in waits.items()}
+
+
+def finish_times(records: list[Record], waits: dict[str, dict[str, str]]) -> tuple[dict[str, int], dict[str, str]]:
+    """Earliest finish of every resource when everything runs as soon as what it waits for is done."""
+    by_urn = {r.urn: r for r in records}
+    finish: dict[str, int] = {}
+    latest: dict[str, str] = {}
+    for urn in TopologicalSorter({u: set(d) for u, d in waits.items()}).static_order():
+        r = by_urn[urn]
+        start = max((finish[d] for d in waits[urn]), default=0)
+        latest[urn] = max(waits[urn], key=lambda d: finish[d], default="")
+        finish[urn] = start + seconds_for(r.type, r.inputs, r.custom, r.remote)
+    return finish, latest
+
+
+def critical_path(records: list[Record]) -> tuple[int, tuple[Step, ...], dict[str, int], dict[str, dict[str, str]]]:
+    by_urn = {r.urn: r for r in records}
+    waits = edges(records)
+    finish, latest = finish_times(records, waits)
+    if not finish:
+        return 0, (), finish, waits
+    urn = max(finish, key=lambda u: finish[u])
+    chain: list[Step] = []
+    while urn:
+        r = by_urn[urn]
+        before = latest[urn]
+        seconds = seconds_for(r.type, r.inputs, r.custom, r.remote)
+        if seconds:
+            why = duration_of(r.type, r.inputs, r.custom, r.remote).why
+            replicas = ordered_ready_replicas(r.type, r.inputs)
+            if replicas > 1:
+                why += f"; {replicas} replicas one after another"
+            chain.append(Step(urn, r.name, r.type, seconds, finish[urn], why, waits[urn].get(before, "")))
+        urn = before
+    return max(finish.values()), tuple(reversed(chain)), finish, waits
+
+
+def serialisation_warnings(records: list[Record], finish: dict[str, int], waits: dict[str, dict[str, str]]) -> list[SerialisationWarning]:
+    by_urn = {r.urn: r for r in records}
+    found: list[SerialisationWarning] = []
+    for r in records:
+        deps = waits[r.urn]
+        avoidable = {d for d, kind in deps.items() if kind == "depends_on" and not is_known_need(r.type, by_urn[d].type)}
+        if avoidable:
+            needed = max((finish[d] for d in deps if d not in avoidable), default=0)
+            worst = max(avoidable, key=lambda d: finish[d])
+            delay = finish[worst] - needed
+            if r.type in CHARTS and by_urn[worst].type in CHARTS:
+                found.append(
+                    SerialisationWarning(
+                        r.urn,
+                        max(delay, 0),
+                        f"{r.name} ({r.type}) waits for {by_urn[worst].name} ({by_urn[worst].type}): charts and operators install "
+                        "in parallel; let only the objects that need the other's CRDs or webhooks depend on it",
+                    )
+                )
+            elif delay >= WARN_AFTER_SECONDS:
+                found.append(
+                    SerialisationWarning(
+                        r.urn,
+                        delay,
+                        f"{r.name} ({r.type}) starts {delay} s later through depends_on on {by_urn[worst].name} ({by_urn[worst].type}), "
+                        "which no input of it needs: drop the dependency or pass the input that needs it",
+                    )
+                )
+        replicas = ordered_ready_replicas(r.type, r.inputs)
+        if replicas > 1:
+            per_pod = DURATIONS[r.type].seconds
+            found.append(
+                SerialisationWarning(
+                    r.urn,
+                    (replicas - 1) * per_pod,
+                    f"{r.name} (StatefulSet, {replicas} replicas) starts its pods one by one (podManagementPolicy OrderedReady): "
+                    "set Parallel unless its pods bootstrap from ordinal 0",
+                )
+            )
+    return sorted(found, key=lambda w: (-w.seconds, w.urn))
+
+
+def deploy_estimate(records: list[Record]) -> DeployEstimate:
+    total, path, finish, waits = critical_path(records)
+    return DeployEstimate(total, path, tuple(serialisation_warnings(records, finish, waits)))

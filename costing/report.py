@@ -1,0 +1,59 @@
+"""The cost and deploy-time sections of `summary.md` (added to offline/summary.py SECTIONS)."""
+
+from offline.runner import Run
+
+from .deploy import DeployEstimate, deploy_estimate
+from .model import Estimate, estimate
+from .prices import load_prices
+
+
+def stack_estimate(run: Run) -> Estimate:
+    cfg = run.settings
+    if cfg is None:
+        raise ValueError(f"run of {run.stack} carries no stack settings to price it with")
+    return estimate(run.records, cfg.region, cfg.node_pools, cfg.cost, load_prices())
+
+
+def money(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def minutes(seconds: int) -> str:
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def render_cost(e: Estimate) -> str:
+    rows = [f"| {line.component} | {line.item} | {money(line.monthly)} | {money(line.on_demand)} |" for line in e.lines]
+    excluded = "\n".join(f"- {item}" for item in e.excluded)
+    return (
+        f"## Monthly cost estimate ({e.region}, USD)\n\n"
+        "| component | item | as configured | all on-demand |\n|---|---|---:|---:|\n"
+        + "\n".join(rows)
+        + f"\n| **total** | | **{money(e.monthly)}** | **{money(e.on_demand)}** |\n\n"
+        f"- nodes (EC2): {money(e.node_monthly)} against {money(e.node_on_demand)} all on-demand: **{e.node_saving:.1%} saving**\n"
+        f"- whole stack: {money(e.monthly)} against {money(e.on_demand)}: **{e.stack_saving:.1%} saving** "
+        "(fixed costs such as the control plane and NAT included)\n\n"
+        "Node pools at their desired size; the reserved pool at the reservation's effective rate (every instance bought "
+        "is paid for), spot at the configured expected discount per type, its types in an even mix.\n\n"
+        f"Prices: {e.prices.source}, public list prices as of {e.prices.date} (costing/prices.yaml). Not included:\n\n{excluded}\n"
+    )
+
+
+def render_deploy(d: DeployEstimate) -> str:
+    rows = [f"| {i} | `{s.name}` | `{s.type}` | {s.via} | {s.seconds} s | {minutes(s.finish)} | {s.why} |" for i, s in enumerate(d.path, 1)]
+    warnings = "\n".join(f"- {w.message}" for w in d.warnings) or "- none"
+    return (
+        f"## Deploy time estimate (greenfield `pulumi up`): {minutes(d.total)}\n\n"
+        "The critical path through the recorded dependency graph, resource by resource (durations: costing/durations.py):\n\n"
+        "| # | resource | type | waits by | takes | done at | why it takes that long |\n|---:|---|---|---|---:|---:|---|\n"
+        + "\n".join(rows)
+        + f"\n\nAvoidable serialisation:\n\n{warnings}\n"
+    )
+
+
+def cost_section(run: Run) -> str:
+    return render_cost(stack_estimate(run))
+
+
+def deploy_time_section(run: Run) -> str:
+    return render_deploy(deploy_estimate(run.records))
