@@ -1,6 +1,8 @@
 """`make preview STACK=<stack>`: run the real program offline and write `build/<stack>/`.
 
-Exit codes: 0 written; 2 the stack's settings are invalid (one line per problem on stderr).
+Exit codes: 0 written; 1 a check failed, such as a mandatory policy violation (one line per failure on
+stderr, `<rule id> <urn>: <reason>`; everything is still written); 2 the stack's settings are invalid
+(one line per problem on stderr).
 """
 
 import argparse
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from settings import ENVIRONMENTS, ConfigError
 
+from .policies import mandatory_violations
 from .runner import ROOT, Run, run_stack
 from .summary import render_summary
 
@@ -30,6 +33,10 @@ def write_summary(run: Run, out: Path) -> None:
 
 # Later concerns (rendered manifests, diffs) add their writers here.
 WRITERS: list[Writer] = [write_resources, write_summary]
+
+# Checks return one line per failure; any failure makes the preview exit 1.
+Check = Callable[[Run], list[str]]
+CHECKS: list[Check] = [mandatory_violations]
 
 
 def preview(stack: str, build_dir: Path, root: Path = ROOT) -> Run:
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="folder holding Pulumi.yaml and the stack files")
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     args = parser.parse_args(argv)
+    failed = False
     for stack in args.stacks:
         if not (args.root / f"Pulumi.{stack}.yaml").exists():
             print(f"no stack file Pulumi.{stack}.yaml; stacks: {', '.join(ENVIRONMENTS)}", file=sys.stderr)
@@ -62,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print((args.build_dir / stack / "summary.md").read_text())
         print(f"{stack}: {len(run.records)} resources -> {args.build_dir / stack} ({time.perf_counter() - started:.1f}s)")
-    return 0
+        failures = [line for check in CHECKS for line in check(run)]
+        for line in failures:
+            print(line, file=sys.stderr)
+        failed = failed or bool(failures)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

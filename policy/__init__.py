@@ -1,0 +1,1 @@
+"""Guardrails: the CrossGuard policy pack (`pulumi preview --policy-pack policy`) and its rules."""

@@ -1,0 +1,150 @@
+"""What a rule is, and the small readers the rules share.
+
+A rule is a pure function over what a preview shows of a resource: its type, its inputs (camelCase, as
+the engine sees them) and its options. The real pack (policy/__main__.py) and the offline run
+(offline/policies.py) feed the same rules, so both enforce one truth.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["mandatory", "advisory", "disabled"]
+ENVIRONMENTS = ("test", "staging", "prod")
+STRICTEST = "prod"
+
+# Severity per environment, stated once per rule.
+EVERYWHERE: Mapping[str, Severity] = {"test": "mandatory", "staging": "mandatory", "prod": "mandatory"}
+PROD_ONLY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "mandatory"}
+BEYOND_TEST: Mapping[str, Severity] = {"test": "advisory", "staging": "mandatory", "prod": "mandatory"}
+# Protection and retention are deliberately off in the throwaway test stack.
+PROTECTED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "mandatory", "prod": "mandatory"}
+RETAINED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "advisory", "prod": "mandatory"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource as a preview shows it."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+    protect: bool = False
+    # The policy SDK does not expose retainOnDelete: None in the real pack, known offline.
+    retain_on_delete: bool | None = None
+    dependencies: tuple[str, ...] = ()
+
+    @property
+    def stack(self) -> str:
+        return self.urn.split("::", 1)[0].rsplit(":", 1)[-1]
+
+    @property
+    def environment(self) -> str:
+        """The stack is the environment; an unknown stack name gets the strictest treatment."""
+        return self.stack if self.stack in ENVIRONMENTS else STRICTEST
+
+    def get(self, *path: str | int, default: Any = None) -> Any:
+        return dig(self.inputs, *path, default=default)
+
+    def depends_on(self, other: "Resource") -> bool:
+        return other.urn in self.dependencies
+
+
+ResourceCheck = Callable[[Resource], Iterable[str]]
+StackCheck = Callable[[Sequence[Resource]], Iterable[tuple[Resource, str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    reason: str
+    severity: Mapping[str, Severity]
+    types: frozenset[str] = frozenset()
+    resource_check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
+    # Reads options the policy SDK cannot see (retain on delete): evaluated offline only.
+    offline_only: bool = False
+
+    def severity_in(self, environment: str) -> Severity:
+        return self.severity.get(environment, self.severity[STRICTEST])
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: Rule
+    urn: str
+    message: str
+    severity: Severity
+
+    def line(self) -> str:
+        return f"{self.rule.id} {self.urn}: {self.message}"
+
+
+@dataclass
+class Registry:
+    rules: list[Rule] = field(default_factory=list)
+
+    def resource(
+        self, id: str, reason: str, types: Iterable[str], severity: Mapping[str, Severity] = EVERYWHERE, offline_only: bool = False
+    ):
+        def register(check: ResourceCheck) -> ResourceCheck:
+            self.rules.append(Rule(id, reason, severity, frozenset(types), resource_check=check, offline_only=offline_only))
+            return check
+
+        return register
+
+    def stack(self, id: str, reason: str, severity: Mapping[str, Severity] = EVERYWHERE):
+        def register(check: StackCheck) -> StackCheck:
+            self.rules.append(Rule(id, reason, severity, stack_check=check))
+            return check
+
+        return register
+
+
+def dig(value: Any, *path: str | int, default: Any = None) -> Any:
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                return default
+            value = value[key]
+        elif isinstance(value, Mapping) and key in value:
+            value = value[key]
+        else:
+            return default
+    return default if value is None else value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def truthy(value: Any) -> bool:
+    """Providers take some booleans as strings (`encrypted: "true"`)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def json_document(value: Any) -> dict[str, Any]:
+    """IAM and bucket policies arrive as JSON text or as structures."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def statements(document: Any) -> list[dict[str, Any]]:
+    return [s for s in as_list(json_document(document).get("Statement")) if isinstance(s, dict)]
+
+
+def of_type(resources: Sequence[Resource], *types: str) -> list[Resource]:
+    return [r for r in resources if r.type in types]
+
+
+def companions(resources: Sequence[Resource], target: Resource, *types: str) -> list[Resource]:
+    """Resources of `types` that point at `target` (they take its id or name, so they depend on it)."""
+    return [r for r in of_type(resources, *types) if r.depends_on(target)]
