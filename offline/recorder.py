@@ -1,6 +1,9 @@
 """A MockMonitor that keeps every registration whole: inputs (secrets masked), parent, dependencies, options."""
 
+import hashlib
+import hmac
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,6 +16,9 @@ SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
 SIG_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 MASK = "[secret]"
+# When set (the preview diff sets a fresh random key per comparison and never writes it down), each secret
+# also gets a keyed digest, so two previews show that a secret changed without either holding its value.
+DIGEST_KEY_ENV = "INSIGHT_SECRET_DIGEST_KEY"
 
 
 @dataclass
@@ -34,6 +40,8 @@ class Record:
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
+    # Property path ("data.password") -> keyed digest of the masked secret there (see DIGEST_KEY_ENV).
+    secret_digests: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +63,29 @@ def plain(value: Any) -> Any:
     if value == UNKNOWN:
         return "[unknown]"
     return value
+
+
+def property_path(parent: str, key: str | int) -> str:
+    """`spec.template.metadata.labels["insight.io/pool"]`, `subnetIds[0]`: the one path format of records and diffs."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if key.replace("_", "").replace("-", "").isalnum():
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+def secret_digests(value: Any, key: str, path: str = "") -> dict[str, str]:
+    """Keyed digests of every secret in a wire value, by property path; none without a key."""
+    if not key:
+        return {}
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SIG_SECRET:
+            text = json.dumps(value.get("value"), sort_keys=True)
+            return {path: hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()[:16]}
+        return {p: d for k, v in value.items() for p, d in secret_digests(v, key, property_path(path, k)).items()}
+    if isinstance(value, list):
+        return {p: d for i, v in enumerate(value) for p, d in secret_digests(v, key, property_path(path, i)).items()}
+    return {}
 
 
 def _decode_json_text(value: Any) -> Any:
@@ -135,6 +166,7 @@ class RecordingMonitor(MockMonitor):
                 delete_before_replace=request.deleteBeforeReplace,
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
+                secret_digests=secret_digests(raw, os.environ.get(DIGEST_KEY_ENV, "")),
             )
         )
         return response

@@ -1,0 +1,96 @@
+"""`make preview STACK=<stack> BASE=<git ref>`: preview the base revision and the working tree, then write
+`build/<stack>/diff.md`, the change a pull request makes to each stack.
+
+The base revision runs with its own code and stack files: it is checked out in a temporary git worktree
+(removed afterwards, even on failure) and previewed there by the same interpreter. Both previews share a
+fresh random key for the secrets' digests, so a changed secret shows without its value ever being written.
+
+Exit codes: 0 diffs written; 2 a stack's settings are invalid, or the base revision could not be previewed.
+"""
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from offline.preview import preview
+from offline.recorder import DIGEST_KEY_ENV
+from offline.stackfile import ROOT
+from settings import ENVIRONMENTS, ConfigError
+
+from .diff import diff_records, load_records, render_markdown
+
+
+class BaseFailed(RuntimeError):
+    """The base revision could not be checked out or previewed."""
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BaseFailed(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def preview_base(ref: str, stacks: list[str], build_dir: Path, env: dict[str, str], root: Path = ROOT) -> None:
+    """Offline previews of `stacks` as revision `ref` declares them, into `build_dir/<stack>/`."""
+    with tempfile.TemporaryDirectory(prefix="insight-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        _git("worktree", "add", "--detach", "--quiet", str(tree), ref, cwd=root)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "offline.preview", "--quiet", "--build-dir", str(build_dir), *stacks],
+                cwd=tree,
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+        finally:
+            _git("worktree", "remove", "--force", str(tree), cwd=root)
+        if done.returncode != 0:
+            raise BaseFailed(f"the preview of {ref} failed:\n{done.stderr.strip()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m delivery.preview_diff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to compare ({', '.join(ENVIRONMENTS)})")
+    parser.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/master")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
+    parser.add_argument("--quiet", action="store_true", help="print only the one-line summary per stack")
+    args = parser.parse_args(argv)
+    os.environ[DIGEST_KEY_ENV] = secrets.token_hex(32)  # never written: digests from another run cannot be matched
+    try:
+        label = f"{args.base} ({_git('rev-parse', '--short', args.base)})"
+        with tempfile.TemporaryDirectory(prefix="insight-base-build-") as base_build:
+            started = time.perf_counter()
+            print(f"base: previewing {label} ...", flush=True)
+            preview_base(args.base, args.stacks, Path(base_build), dict(os.environ))
+            print(f"base: {', '.join(args.stacks)} in {time.perf_counter() - started:.1f}s", flush=True)
+            for index, stack in enumerate(args.stacks, 1):
+                started = time.perf_counter()
+                run = preview(stack, args.build_dir)
+                diff = diff_records(stack, load_records(Path(base_build) / stack / "resources.json"), run.records)
+                markdown = render_markdown(diff, label)
+                (args.build_dir / stack / "diff.md").write_text(markdown)
+                if not args.quiet:
+                    print(markdown)
+                took = time.perf_counter() - started
+                print(
+                    f"[{index}/{len(args.stacks)}] {stack}: {diff.summary()} -> {args.build_dir / stack / 'diff.md'} ({took:.1f}s)",
+                    flush=True,
+                )
+    except (BaseFailed, ConfigError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
