@@ -94,8 +94,11 @@ class _File:
     tree: ConfigTree
 
 
-def load_catalog(environment: str, root: Path = ROOT) -> Catalog:
-    """Load, layer, check and render the catalog for one environment; raise CatalogError with every problem."""
+def load_catalog(environment: str, root: Path | None = None) -> Catalog:
+    """Load, layer, check and render the catalog for one environment; raise CatalogError with every problem.
+
+    `root` holds services/ (the repository by default)."""
+    root = root or ROOT
     problems: list[Problem] = []
     if environment not in ENVIRONMENTS:
         raise CatalogError([Problem("services/clusters", environment, NOTHING, f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}")])

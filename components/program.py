@@ -5,8 +5,11 @@ import pulumi_aws as aws
 
 from settings import StackConfig, load_stack_config
 
+from .apps import load_service_catalog
 from .cluster import Cluster, ClusterArgs
+from .dns import Dns, DnsArgs
 from .network import Network, NetworkArgs
+from .platform import Platform, PlatformArgs
 from .storage import Storage, StorageArgs
 from .tagging import stack_tags
 
@@ -19,6 +22,13 @@ def declare(cfg: StackConfig) -> None:
         default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(cfg)),
     )
     aws_opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
+    # CloudFront's certificate, web ACL and log delivery, and Route53 query logs, live in us-east-1.
+    us_east_1 = aws.Provider(
+        "aws-us-east-1",
+        region="us-east-1",  # type: ignore[arg-type]
+        allowed_account_ids=[cfg.account_id],
+        default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(cfg)),
+    )
 
     network = Network(
         "network",
@@ -45,6 +55,34 @@ def declare(cfg: StackConfig) -> None:
         StorageArgs(environment=cfg.environment, account_id=cfg.account_id, config=cfg.edge.storage, keep=cfg.protected),
         aws_opts,
     )
+    Platform(
+        "platform",
+        PlatformArgs(
+            config=cfg.platform,
+            environment=cfg.environment,
+            cluster_name=cfg.cluster_name,
+            region=cfg.region,
+            vpc_id=network.vpc_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            backups_bucket_name=storage.backups_bucket_name,
+            backups_bucket_arn=storage.backups_bucket_arn,
+            backups_kms_key_arn=storage.kms_key_arn,
+        ),
+        pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+    )
+    dns = Dns(
+        "dns",
+        DnsArgs(
+            domain=cfg.edge.domain,
+            certificate_sans=cfg.edge.certificate_sans,
+            account_id=cfg.account_id,
+            query_log_retention_days=cfg.edge.query_log_retention_days,
+            us_east_1=us_east_1,
+            keep=cfg.protected,
+        ),
+        aws_opts,
+    )
 
     pulumi.export("region", cfg.region)
     pulumi.export("vpcId", network.vpc_id)
@@ -55,8 +93,15 @@ def declare(cfg: StackConfig) -> None:
     pulumi.export("assetsBucketName", storage.assets_bucket_name)
     pulumi.export("logsBucketName", storage.logs_bucket_name)
     pulumi.export("backupsBucketName", storage.backups_bucket_name)
+    pulumi.export("zoneId", dns.zone_id)
+    pulumi.export("nameServers", dns.name_servers)
+    pulumi.export("certificateArn", dns.certificate_arn)
+    pulumi.export("cdnCertificateArn", dns.cdn_certificate_arn)
 
 
 def build() -> None:
     """Validate every setting first, then declare: a bad value stops the run before any resource exists."""
-    declare(load_stack_config())
+    cfg = load_stack_config()
+    # The service catalog too: a bad HOCON file stops the run here. Declared by Apps once the registry exists.
+    load_service_catalog(cfg.environment)
+    declare(cfg)

@@ -78,6 +78,38 @@ def _bucket(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str
     }
 
 
+def _zone(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    zone_id = _fake_id(args.name, "Z").upper()
+    return {
+        "zoneId": zone_id,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "nameServers": [f"ns-{i}.awsdns-example.net" for i in range(4)],
+    }
+
+
+def _certificate(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """One validation CNAME per name; `*.x` shares `x`'s, and the same name gets the same record in every region."""
+    names = [args.inputs["domainName"], *args.inputs.get("subjectAlternativeNames", [])]
+    options = [
+        {
+            "domainName": name,
+            "resourceRecordName": f"_{_fake_id(name.removeprefix('*.'))}.{name.removeprefix('*.')}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{_fake_id(name.removeprefix('*.') + 'value')}.acm-validations.aws.",
+        }
+        for name in names
+    ]
+    return {"arn": ctx.arn("acm", f"certificate/{_fake_id(args.name)}"), "domainValidationOptions": options}
+
+
+def _k8s_service(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """A LoadBalancer Service reports its NLB's DNS name in status, as the AWS Load Balancer Controller sets it."""
+    if args.inputs.get("spec", {}).get("type") != "LoadBalancer":
+        return {}
+    hostname = f"k8s-{_fake_id(args.name)}.elb.{ctx.region}.amazonaws.com"
+    return {"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
+
+
 # Outputs per resource type beyond the inputs echoed back. Extend here when a component reads a
 # computed output; everything else gets an id and an ARN.
 CANNED: dict[str, Canned] = {
@@ -88,7 +120,16 @@ CANNED: dict[str, Canned] = {
     "aws:ec2/launchTemplate:LaunchTemplate": lambda ctx, a: {"latestVersion": 1},
     "aws:ec2/eip:Eip": lambda ctx, a: {"publicIp": "192.0.2.10", "allocationId": _fake_id(a.name, "eipalloc-")},
     "aws:cloudwatch/logGroup:LogGroup": lambda ctx, a: {"arn": ctx.arn("logs", f"log-group:{a.inputs.get('name', a.name)}")},
+    "kubernetes:core/v1:Service": _k8s_service,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:route53/zone:Zone": _zone,
+    "aws:route53/record:Record": lambda ctx, a: {"fqdn": a.inputs["name"].rstrip(".")},
+    "aws:acm/certificate:Certificate": _certificate,
+    # Generated passwords: a recognisable stand-in, so tests can prove it never leaks.
+    "random:index/randomPassword:RandomPassword": lambda ctx, a: {"result": f"offline-password-{a.name}"},
+    # Opaque operator installs (charts, release manifests): the objects they would create are not listed offline.
+    "kubernetes:helm.sh/v4:Chart": lambda ctx, a: {"resources": []},
+    "kubernetes:yaml/v2:ConfigFile": lambda ctx, a: {"resources": []},
 }
 
 INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
@@ -112,13 +153,19 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
 class InsightMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str, account_id: str):
         self.ctx = MockContext(region, account_id)
+        # Explicit AWS providers by name, with their region: ARNs of their resources name that region.
+        self.provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         resource_id = _fake_id(args.typ + args.name, "id-")
-        state = {"arn": self.ctx.arn(args.typ.split(":")[1].split("/")[0], f"{args.name}"), **args.inputs}
+        if args.typ == "pulumi:providers:aws" and "region" in args.inputs:
+            self.provider_regions[args.name] = args.inputs["region"]
+        provider_name = args.provider.split("::")[-2] if args.provider else ""  # `<urn ending ::name>::<id>`
+        ctx = MockContext(self.provider_regions.get(provider_name, self.ctx.region), self.ctx.account_id)
+        state = {"arn": ctx.arn(args.typ.split(":")[1].split("/")[0], f"{args.name}"), **args.inputs}
         canned = CANNED.get(args.typ)
         if canned is not None:
-            state.update(canned(self.ctx, args))
+            state.update(canned(ctx, args))
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
