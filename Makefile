@@ -11,6 +11,7 @@ STACKS := test staging prod
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
 	@echo "make preview-all                        all three stacks"
+	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
 
@@ -21,11 +22,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+# With BASE=<git ref>, the base revision is previewed too (in a temporary worktree) and diffed.
+PREVIEW = $(if $(BASE),delivery.preview_diff --base $(BASE),offline.preview)
+
 preview: install
-	$(BIN)/python -m offline.preview $(STACK)
+	$(BIN)/python -m $(PREVIEW) $(STACK)
 
 preview-all: install
-	$(BIN)/python -m offline.preview --quiet $(STACKS)
+	$(BIN)/python -m $(PREVIEW) --quiet $(STACKS)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2

@@ -70,6 +70,7 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
 )
 
 Action = Literal["add", "remove", "update", "replace"]
+COLLAPSE_OVER = 10  # longer sections fold away in the pull request comment
 SECRET_CHANGED = f"{MASK} (changed)"
 
 
@@ -225,19 +226,24 @@ def render_markdown(diff: StackDiff, base_label: str) -> str:
     titles: tuple[tuple[str, Action], ...] = (("Added", "add"), ("Removed", "remove"))
     for title, action in titles:
         found = diff.of(action)
-        if found:
-            out += [f"#### {title} ({len(found)})", "", "| resource | type |", "|---|---|"]
-            out += [f"| `{c.name}` | `{c.type}` |" for c in found]
-            out.append("")
+        rows = ["| resource | type |", "|---|---|", *(f"| `{c.name}` | `{c.type}` |" for c in found)]
+        out += _section(f"{title} ({len(found)})", rows, len(found))
     changed = diff.of("update", "replace")
-    if changed:
-        out += [f"#### Changed ({len(changed)})", ""]
-        for c in changed:
-            verb = "**replace**" if c.action == "replace" else "update in place"
-            out += [f"`{c.name}` (`{c.type}`): {verb}", "", "| property | before | after | |", "|---|---|---|---|"]
-            out += [
-                f"| `{p.path}` | {_cell(p.before)} | {_cell(p.after)} | {'forces replacement' if p.replaces else ''} |"
-                for p in c.properties
-            ]
-            out.append("")
+    body: list[str] = []
+    for c in changed:
+        verb = "**replace**" if c.action == "replace" else "update in place"
+        body += [f"`{c.name}` (`{c.type}`): {verb}", "", "| property | before | after | |", "|---|---|---|---|"]
+        body += [
+            f"| `{p.path}` | {_cell(p.before)} | {_cell(p.after)} | {'forces replacement' if p.replaces else ''} |" for p in c.properties
+        ]
+        body.append("")
+    out += _section(f"Changed ({len(changed)})", body, len(changed))
     return "\n".join(out)
+
+
+def _section(title: str, lines: list[str], count: int) -> list[str]:
+    if count == 0:
+        return []
+    if count > COLLAPSE_OVER:
+        return [f"<details><summary><b>{title}</b></summary>", "", *lines, "", "</details>", ""]
+    return [f"#### {title}", "", *lines, ""]

@@ -5,7 +5,11 @@ The base revision runs with its own code and stack files: it is checked out in a
 (removed afterwards, even on failure) and previewed there by the same interpreter. Both previews share a
 fresh random key for the secrets' digests, so a changed secret shows without its value ever being written.
 
-Exit codes: 0 diffs written; 2 a stack's settings are invalid, or the base revision could not be previewed.
+The working tree is previewed exactly as `python -m offline.preview` does it (same files, checks and exit code 1
+when a check fails); the diffs are written whenever both previews exist.
+
+Exit codes: 0 written; 1 a check of the working tree's preview failed; 2 a stack's settings are invalid, or the
+base revision could not be previewed.
 """
 
 import argparse
@@ -17,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from offline.preview import preview
+from offline import preview
 from offline.recorder import DIGEST_KEY_ENV
 from offline.stackfile import ROOT
-from settings import ENVIRONMENTS, ConfigError
+from settings import ENVIRONMENTS
 
 from .diff import diff_records, load_records, render_markdown
 
@@ -52,7 +56,8 @@ def preview_base(ref: str, stacks: list[str], build_dir: Path, env: dict[str, st
             )
         finally:
             _git("worktree", "remove", "--force", str(tree), cwd=root)
-        if done.returncode != 0:
+        # Exit code 1 is a failed check of a preview that was written: the diff still stands.
+        if done.returncode != 0 and not all((build_dir / stack / "resources.json").exists() for stack in stacks):
             raise BaseFailed(f"the preview of {ref} failed:\n{done.stderr.strip()}")
 
 
@@ -70,26 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         label = f"{args.base} ({_git('rev-parse', '--short', args.base)})"
         with tempfile.TemporaryDirectory(prefix="insight-base-build-") as base_build:
             started = time.perf_counter()
-            print(f"base: previewing {label} ...", flush=True)
+            print(f"base {label}: previewing {', '.join(args.stacks)} ...", flush=True)
             preview_base(args.base, args.stacks, Path(base_build), dict(os.environ))
-            print(f"base: {', '.join(args.stacks)} in {time.perf_counter() - started:.1f}s", flush=True)
-            for index, stack in enumerate(args.stacks, 1):
-                started = time.perf_counter()
-                run = preview(stack, args.build_dir)
-                diff = diff_records(stack, load_records(Path(base_build) / stack / "resources.json"), run.records)
-                markdown = render_markdown(diff, label)
-                (args.build_dir / stack / "diff.md").write_text(markdown)
-                if not args.quiet:
-                    print(markdown)
-                took = time.perf_counter() - started
-                print(
-                    f"[{index}/{len(args.stacks)}] {stack}: {diff.summary()} -> {args.build_dir / stack / 'diff.md'} ({took:.1f}s)",
-                    flush=True,
-                )
-    except (BaseFailed, ConfigError) as err:
+            print(f"base {label}: done ({time.perf_counter() - started:.1f}s)", flush=True)
+            code = preview.main([*(["--quiet"] if args.quiet else []), "--build-dir", str(args.build_dir), *args.stacks])
+            if code == 2:
+                return code
+            for stack in args.stacks:
+                base = load_records(Path(base_build) / stack / "resources.json")
+                head = load_records(args.build_dir / stack / "resources.json")
+                diff = diff_records(stack, base, head)
+                (args.build_dir / stack / "diff.md").write_text(render_markdown(diff, label))
+                print(f"{stack}: {diff.summary()} -> {args.build_dir / stack / 'diff.md'}")
+    except BaseFailed as err:
         print(err, file=sys.stderr)
         return 2
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from settings import ENVIRONMENTS, ConfigError
 
+from .manifests import write_manifests
 from .policies import mandatory_violations
 from .runner import ROOT, Run, run_stack
 from .summary import render_summary
@@ -32,7 +33,7 @@ def write_summary(run: Run, out: Path) -> None:
 
 
 # Later concerns (rendered manifests, diffs) add their writers here.
-WRITERS: list[Writer] = [write_resources, write_summary]
+WRITERS: list[Writer] = [write_resources, write_summary, write_manifests]
 
 # Checks return one line per failure; any failure makes the preview exit 1.
 Check = Callable[[Run], list[str]]
@@ -57,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     args = parser.parse_args(argv)
     failed = False
-    for stack in args.stacks:
+    for index, stack in enumerate(args.stacks, 1):
+        progress = f"[{index}/{len(args.stacks)}] {stack}"
         if not (args.root / f"Pulumi.{stack}.yaml").exists():
             print(f"no stack file Pulumi.{stack}.yaml; stacks: {', '.join(ENVIRONMENTS)}", file=sys.stderr)
             return 2
+        print(f"{progress}: previewing ...", flush=True)
         started = time.perf_counter()
         try:
             run = preview(stack, args.build_dir, args.root)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not args.quiet:
             print((args.build_dir / stack / "summary.md").read_text())
-        print(f"{stack}: {len(run.records)} resources -> {args.build_dir / stack} ({time.perf_counter() - started:.1f}s)")
+        print(f"{progress}: {len(run.records)} resources -> {args.build_dir / stack} ({time.perf_counter() - started:.1f}s)", flush=True)
         failures = [line for check in CHECKS for line in check(run)]
         for line in failures:
             print(line, file=sys.stderr)
