@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STACK ?= test
 STACKS := test staging prod
 
-.PHONY: help install preview preview-all test check lint typecheck clean
+.PHONY: help install scan-install scan preview preview-all test check lint typecheck clean
 
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
@@ -14,8 +14,21 @@ help:
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
+	@echo "make scan [STACK=...]                    checkov over build/<stack>/manifests (after make preview)"
 
 install: $(VENV)/.installed
+
+# checkov pins many libraries: it gets its own venv, from its own pinned list.
+SCAN_VENV := .venv-scan
+scan-install: $(SCAN_VENV)/.installed
+
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+scan: install scan-install
+	$(BIN)/python -m policy.manifest_scan build/$(STACK)/manifests
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +44,7 @@ preview: install
 preview-all: install
 	$(BIN)/python -m $(PREVIEW) --quiet $(STACKS)
 
-test: install
+test: install scan-install
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install

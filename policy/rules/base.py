@@ -16,8 +16,8 @@ STRICTEST = "prod"
 
 # Severity per environment, stated once per rule.
 EVERYWHERE: Mapping[str, Severity] = {"test": "mandatory", "staging": "mandatory", "prod": "mandatory"}
+ADVISORY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "advisory"}
 PROD_ONLY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "mandatory"}
-BEYOND_TEST: Mapping[str, Severity] = {"test": "advisory", "staging": "mandatory", "prod": "mandatory"}
 # Protection and retention are deliberately off in the throwaway test stack.
 PROTECTED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "mandatory", "prod": "mandatory"}
 RETAINED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "advisory", "prod": "mandatory"}

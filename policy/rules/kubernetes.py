@@ -7,7 +7,7 @@ from typing import Any
 from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
 from settings.endpoints import APPS_NAMESPACE
 
-from .base import BEYOND_TEST, PROD_ONLY, Registry, Resource, as_list, dig, of_type
+from .base import ADVISORY, PROD_ONLY, Registry, Resource, as_list, dig, of_type
 from .data import ELASTICSEARCH, MONGODB, RABBITMQ, STATEFUL_SET
 
 rules = Registry()
@@ -27,6 +27,15 @@ REPLICATED = (DEPLOYMENT, STATEFUL_SET)
 WORKLOADS = (*REPLICATED, DAEMON_SET, JOB, CRON_JOB)
 QUORUM_SYSTEMS = (ELASTICSEARCH, RABBITMQ, MONGODB)
 DATA_TIER = (STATEFUL_SET, *QUORUM_SYSTEMS)
+KIBANA = "kubernetes:kibana.k8s.elastic.co/v1:Kibana"
+LOGSTASH = "kubernetes:logstash.k8s.elastic.co/v1alpha1:Logstash"
+OPERATOR_POD_LABELS: dict[str, tuple[str, str]] = {
+    ELASTICSEARCH: ("elasticsearch.k8s.elastic.co/cluster-name", "{name}"),
+    KIBANA: ("kibana.k8s.elastic.co/name", "{name}"),
+    LOGSTASH: ("logstash.k8s.elastic.co/name", "{name}"),
+    RABBITMQ: ("app.kubernetes.io/name", "{name}"),
+    MONGODB: ("app", "{name}-svc"),
+}
 ZONE_KEY = "topology.kubernetes.io/zone"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 # A liveness probe waiting this long marks a slow starter: it needs a startup probe instead.
@@ -87,7 +96,7 @@ def selects(selector: Any, labels: dict[str, Any]) -> bool:
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
-@rules.stack("k8s-replicas", "Every Deployment and StatefulSet runs at least 2 replicas, so one pod can go.", severity=BEYOND_TEST)
+@rules.stack("k8s-replicas", "Every Deployment and StatefulSet runs at least 2 replicas in prod, so one pod can go.", severity=PROD_ONLY)
 def min_replicas(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     for r in of_type(resources, *REPLICATED):
         if replicas(r, resources) < 2:
@@ -173,14 +182,27 @@ def selector_matches(r: Resource) -> Iterator[str]:
         yield f"spec.selector {r.get('spec', 'selector')} does not match template labels {pod_labels(r)}"
 
 
+def operator_pod_labels(r: Resource) -> dict[str, Any]:
+    """The labels each operator puts on the pods of its custom resource (from the operators' docs)."""
+    name = r.get("metadata", "name")
+    label = OPERATOR_POD_LABELS.get(r.type)
+    return {label[0]: label[1].format(name=name)} if label else {}
+
+
+def _pod_label_sets(resources: Sequence[Resource]) -> list[tuple[str, dict[str, Any]]]:
+    builtin = [(namespace_of(w), pod_labels(w)) for w in of_type(resources, *REPLICATED, DAEMON_SET)]
+    operated = [(namespace_of(r), operator_pod_labels(r)) for r in of_type(resources, *OPERATOR_POD_LABELS)]
+    return builtin + operated
+
+
 @rules.stack("k8s-selectors-resolve", "Services and PodDisruptionBudgets select pods that exist.")
 def selectors_resolve(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
-    workloads = of_type(resources, *REPLICATED, DAEMON_SET)
+    label_sets = _pod_label_sets(resources)
     for r in of_type(resources, SERVICE, PDB):
         selector = r.get("spec", "selector")
         if r.type == SERVICE and (selector is None or r.get("spec", "type") == "ExternalName"):
             continue
-        if not any(namespace_of(w) == namespace_of(r) and selects(selector, pod_labels(w)) for w in workloads):
+        if not any(ns == namespace_of(r) and selects(selector, labels) for ns, labels in label_sets):
             yield r, f"selector {selector} matches no workload in namespace {namespace_of(r)}"
 
 
@@ -226,8 +248,19 @@ def stateful_reserved(r: Resource) -> Iterator[str]:
 @rules.resource("k8s-pod-security", "Namespaces enforce a Pod Security level.", [NAMESPACE])
 def pod_security(ns: Resource) -> Iterator[str]:
     level = ns.get("metadata", "labels", PSA_ENFORCE)
-    if level not in ("restricted", "baseline"):
-        yield f"label {PSA_ENFORCE} is {level!r}; needs restricted (or baseline, justified)"
+    if level not in ("restricted", "baseline", "privileged"):
+        yield f"label {PSA_ENFORCE} is {level!r}; needs restricted, baseline or privileged"
+
+
+@rules.resource(
+    "k8s-pod-security-privileged",
+    "A privileged namespace (host agents) is listed for review in every preview.",
+    [NAMESPACE],
+    severity=ADVISORY,
+)
+def pod_security_privileged(ns: Resource) -> Iterator[str]:
+    if ns.get("metadata", "labels", PSA_ENFORCE) == "privileged":
+        yield "enforces privileged: pods here may use the host's network, PIDs and paths"
 
 
 def _is_default_deny(policy: Resource) -> bool:
