@@ -21,8 +21,8 @@ from .cluster import (
     check_reserved_pool,
     check_spot_pool,
 )
-from .edge import EdgeConfig, check_edge
 from .cost import CostConfig, check_cost
+from .edge import EdgeConfig, check_edge
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
 from .release import ReleaseConfig, check_release

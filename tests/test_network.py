@@ -51,7 +51,7 @@ def test_private_routes_go_through_nat_and_public_through_igw(run):
 def test_flow_logs_capture_all_traffic(run):
     flow = run.one("aws:ec2/flowLog:FlowLog")
     assert flow.inputs["trafficType"] == "ALL"
-    group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    group = run.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
     assert group.inputs["retentionInDays"] == {"test": 30, "staging": 90, "prod": 365}[run.stack]
     assert run.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs.get("ingress") in (None, [])
 

@@ -1,0 +1,157 @@
+"""DNS and certificates: the environment's public hosted zone with query logging, and two ACM certificates
+validated through it: one in the cluster's region for the load balancers, one in us-east-1 for CloudFront.
+
+The services' load balancer records are created by their AppService in this zone; the CDN's by the CDN.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .tagging import component_tags
+
+# Route53 writes query logs only to CloudWatch Logs in us-east-1, under this prefix.
+QUERY_LOG_PREFIX = "/aws/route53"
+# Only Amazon's CA may issue certificates for the zone.
+CAA_RECORDS = ['0 issue "amazon.com"', '0 issuewild "amazon.com"']
+VALIDATION_TTL = 300
+
+
+@dataclass(frozen=True)
+class DnsArgs:
+    domain: str
+    certificate_sans: list[str]
+    account_id: str
+    query_log_retention_days: int
+    # A provider for us-east-1 with the stack's default tags and allowed account.
+    us_east_1: aws.Provider
+    keep: bool
+
+
+def validated_names(certificate_names: list[str]) -> list[str]:
+    """The names that need a validation record: `*.x` and `x` share one, so wildcards fold onto their base."""
+    return list(dict.fromkeys(n.removeprefix("*.") for n in certificate_names))
+
+
+def query_log_policy(account_id: str) -> str:
+    """Route53 may write query logs into this account's /aws/route53/* log groups, for this account's zones only."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Route53QueryLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "route53.amazonaws.com"},
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"arn:aws:logs:us-east-1:{account_id}:log-group:{QUERY_LOG_PREFIX}/*",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": "arn:aws:route53:::hostedzone/*"},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def _record_for(
+    options: Sequence[aws.acm.outputs.CertificateDomainValidationOption], name: str
+) -> aws.acm.outputs.CertificateDomainValidationOption:
+    return next(o for o in options if o.domain_name == name)
+
+
+class Dns(pulumi.ComponentResource):
+    zone_id: pulumi.Output[str]
+    name_servers: pulumi.Output[Sequence[str]]
+    certificate_arn: pulumi.Output[str]
+    cdn_certificate_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DnsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:dns:Dns", name, None, opts)
+        tags = component_tags("dns")
+        child = pulumi.ResourceOptions(parent=self)
+        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
+
+        zone = aws.route53.Zone(
+            name,
+            name=args.domain,
+            comment=f"Insight public zone for {args.domain}",
+            # The parent zone delegates to these name servers: a new zone would break resolution.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep),
+            tags=tags,
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-query-log",
+            name=f"{QUERY_LOG_PREFIX}/{args.domain}",
+            retention_in_days=args.query_log_retention_days,
+            tags=tags,
+            opts=in_us_east_1,
+        )
+        policy = aws.cloudwatch.LogResourcePolicy(
+            f"{name}-query-log", policy_name="route53-query-logging", policy_document=query_log_policy(args.account_id), opts=in_us_east_1
+        )
+        aws.route53.QueryLog(
+            name,
+            zone_id=zone.zone_id,
+            cloudwatch_log_group_arn=log_group.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        aws.route53.Record(f"{name}-caa", zone_id=zone.zone_id, name=args.domain, type="CAA", ttl=3600, records=CAA_RECORDS, opts=child)
+
+        names = [args.domain, *args.certificate_sans]
+        regional = aws.acm.Certificate(
+            f"{name}-regional",
+            domain_name=args.domain,
+            subject_alternative_names=args.certificate_sans,
+            validation_method="DNS",
+            tags=tags,
+            opts=child,
+        )
+        cdn = aws.acm.Certificate(
+            f"{name}-cdn",
+            domain_name=args.domain,
+            subject_alternative_names=args.certificate_sans,
+            validation_method="DNS",
+            tags=tags,
+            opts=in_us_east_1,
+        )
+        # ACM asks for the same CNAME for a name in every region of an account, so one record validates both.
+        records = [
+            aws.route53.Record(
+                f"{name}-validation-{host}",
+                zone_id=zone.zone_id,
+                name=regional.domain_validation_options.apply(lambda o, h=host: _record_for(o, h).resource_record_name or ""),
+                type=regional.domain_validation_options.apply(lambda o, h=host: _record_for(o, h).resource_record_type or ""),
+                records=[regional.domain_validation_options.apply(lambda o, h=host: _record_for(o, h).resource_record_value or "")],
+                ttl=VALIDATION_TTL,
+                opts=child,
+            )
+            for host in validated_names(names)
+        ]
+        fqdns = [r.fqdn for r in records]
+        regional_validation = aws.acm.CertificateValidation(
+            f"{name}-regional", certificate_arn=regional.arn, validation_record_fqdns=fqdns, opts=child
+        )
+        cdn_validation = aws.acm.CertificateValidation(
+            f"{name}-cdn", certificate_arn=cdn.arn, validation_record_fqdns=fqdns, opts=in_us_east_1
+        )
+
+        self.domain = args.domain
+        self.zone_id = zone.zone_id
+        self.name_servers = zone.name_servers
+        # Validated ARNs: whoever uses a certificate waits until it is issued.
+        self.certificate_arn = regional_validation.certificate_arn
+        self.cdn_certificate_arn = cdn_validation.certificate_arn
+        self.register_outputs(
+            {
+                "zoneId": self.zone_id,
+                "nameServers": self.name_servers,
+                "certificateArn": self.certificate_arn,
+                "cdnCertificateArn": self.cdn_certificate_arn,
+            }
+        )

@@ -1,0 +1,70 @@
+"""Bad `insight:edge` values stop the run with one clear line each; the hostname rules on their own."""
+
+import pytest
+
+from settings.edge import covered_by, hostname_problem, in_zone
+
+from .test_config_errors import problems_for, set_path
+
+
+@pytest.mark.parametrize(
+    ("stack", "path", "value", "expected"),
+    [
+        ("test", "edge.domain", "Insight_Example.com", "insight:edge.domain = 'Insight_Example.com': not a valid hostname: label"),
+        ("prod", "edge.domain", "localhost", "needs at least two labels"),
+        ("prod", "edge.domain", "-bad.example.com", "not starting or ending with '-'"),
+        (
+            "staging",
+            "edge.certificateSans",
+            ["*.staging.insight.example.com", "*.example.org"],
+            "insight:edge.certificateSans[1] = '*.example.org': outside the zone: must be staging.insight.example.com or end with",
+        ),
+        ("prod", "edge.certificateSans", ["api..insight.example.com"], "certificateSans[0] = 'api..insight.example.com': not a valid"),
+        ("prod", "edge.certificateSans", [], "must cover the API hostname api.insight.example.com"),
+        ("prod", "edge.cdnAliases", ["cdn.example.org"], "cdnAliases[0] = 'cdn.example.org': not covered by the certificate names"),
+        ("prod", "edge.cdnAliases", ["a.b.insight.example.com"], "not covered by the certificate names: insight.example.com"),
+        ("prod", "edge.storage.logRetentionDays", 180, "insight:edge.storage.logRetentionDays = 180: prod keeps access logs at least 365"),
+        ("test", "edge.storage.logRetentionDays", 30, "must be greater than edge.storage.logTransitionDays (30)"),
+        (
+            "test",
+            "edge.storage.logTransitionDays",
+            7,
+            "insight:edge.storage.logTransitionDays = 7: Input should be greater than or equal to 30",
+        ),
+        ("test", "edge.storage.backupRetentionDays", 1, "greater than or equal to 7"),
+        ("test", "edge.queryLogRetentionDays", 45, "insight:edge.queryLogRetentionDays = 45: allowed: 1, 3, 5"),
+        ("staging", "edge.registry.keepReleases", 0, "insight:edge.registry.keepReleases = 0: Input should be greater than or equal to 1"),
+        ("prod", "edge.waf", "sometimes", "Input should be a valid boolean"),
+    ],
+)
+def test_bad_edge_value_names_file_key_value_and_rule(stack, path, value, expected):
+    lines = problems_for(stack, lambda s: set_path(s, path, value))
+    assert any(line.startswith(f"Pulumi.{stack}.yaml: ") and expected in line for line in lines), lines
+
+
+def test_unknown_edge_key_lists_the_allowed_ones():
+    lines = problems_for("prod", lambda s: set_path(s, "edge.wafEnabled", True))
+    assert any(
+        "insight:edge.wafEnabled = True: unknown key; allowed keys here: cdnAliases, certificateSans, domain" in line for line in lines
+    )
+
+
+def test_missing_edge_section_is_named():
+    lines = problems_for("test", lambda s: s.pop("edge"))
+    assert any("insight:edge = (missing): required key is missing" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("insight.example.com", True), ("a-b.example.com", True), ("example", False), ("a_b.example.com", False), ("x" * 64 + ".com", False)],
+)
+def test_hostname_rule(name, ok):
+    assert (hostname_problem(name) is None) is ok
+
+
+def test_wildcards_cover_exactly_one_label():
+    names = ["x.io", "*.x.io"]
+    assert covered_by("x.io", names) and covered_by("api.x.io", names)
+    assert not covered_by("a.b.x.io", names) and not covered_by("y.io", names)
+    assert hostname_problem("*.x.io", wildcard=True) is None and hostname_problem("*.x.io") is not None
+    assert in_zone("a.x.io", "x.io") and not in_zone("ax.io", "x.io")
