@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 from costing.report import cost_section, deploy_time_section
+from delivery.mermaid import component_graph
 
 from .policies import policy_section
 from .runner import Run
@@ -49,7 +50,15 @@ def stack_outputs(run: Run) -> str:
     return f"## Stack outputs (secrets masked)\n\n| output | value |\n|---|---|\n{rows}\n"
 
 
-SECTIONS: list[Section] = [counts_by_type, component_tree, stack_outputs, cost_section, deploy_time_section, policy_section]
+SECTIONS: list[Section] = [
+    counts_by_type,
+    component_tree,
+    component_graph,
+    stack_outputs,
+    cost_section,
+    deploy_time_section,
+    policy_section,
+]
 
 
 def render_summary(run: Run) -> str:
