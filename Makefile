@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STACK ?= test
 STACKS := test staging prod
 
-.PHONY: help install scan-install scan preview preview-all test check lint typecheck clean
+.PHONY: help install scan-install scan preview preview-all test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
@@ -14,6 +14,7 @@ help:
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
+	@echo "make bench                              preview vs SDK floor, catalog scaling, test suite wall time"
 	@echo "make scan [STACK=...]                    checkov over build/<stack>/manifests (after make preview)"
 
 install: $(VENV)/.installed
@@ -55,6 +56,11 @@ typecheck: install
 	$(BIN)/pyright
 
 check: lint typecheck
+
+bench: install scan-install
+	$(BIN)/python -m bench.preview_floor
+	$(BIN)/python -m bench.scaling
+	$(BIN)/python -m bench.suite
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

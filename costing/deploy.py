@@ -7,6 +7,9 @@ Edges, each with why a resource waits:
 - `child`: a component is done when its children are;
 - `nodes` / `volumes`: pods cannot turn Ready before a node group exists, nor claim EBS volumes
   before the EBS CSI driver runs. No input says so, yet `pulumi up` waits for it all the same.
+
+A custom resource (Elasticsearch, RabbitmqCluster, ...) is created in seconds unless it carries
+`pulumi.com/waitFor`; a Job that depends on it still runs until the operator has made it ready.
 """
 
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from graphlib import TopologicalSorter
 
 from offline.recorder import Record
 
-from .durations import DURATIONS, duration_of, ordered_ready_replicas, seconds_for
+from .durations import DURATIONS, duration_of, ordered_ready_replicas, readiness_after_creation, seconds_for
 from .model import volume_gib
 
 NODE_GROUPS = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
@@ -28,6 +31,8 @@ POD_MAKERS = (
     "kubernetes:batch/v1:Job",
     *CHARTS,
 )
+# A Job runs to completion only once the services it waits for answer.
+WAIT_FOR_READY = ("kubernetes:batch/v1:Job",)
 # An explicit dependency that delays a resource by less than this is not worth a warning.
 WARN_AFTER_SECONDS = 30
 
@@ -99,56 +104,72 @@ def edges(records: list[Record]) -> dict[str, dict[str, str]]:
     return {urn: {d: kind for d, kind in deps.items() if d in waits and d != urn} for urn, deps in waits.items()}
 
 
-def finish_times(records: list[Record], waits: dict[str, dict[str, str]]) -> tuple[dict[str, int], dict[str, str]]:
-    """Earliest finish of every resource when everything runs as soon as what it waits for is done."""
+@dataclass(frozen=True)
+class Timeline:
+    start: dict[str, int]
+    finish: dict[str, int]
+    latest: dict[str, str]  # the dependency that let each resource start last
+    waited_ready: dict[str, int]  # seconds a Job ran on, waiting for that dependency to become ready
+
+    def arrival(self, record: Record, dependency: str, ready_after: dict[str, int]) -> int:
+        """When `record` may go on after `dependency`: a Job also runs until the service it waits for is ready."""
+        return self.finish[dependency] + (ready_after.get(dependency, 0) if record.type in WAIT_FOR_READY else 0)
+
+
+def timeline(records: list[Record], waits: dict[str, dict[str, str]]) -> Timeline:
+    """Earliest start and finish of every resource when everything runs as soon as what it waits for is done."""
     by_urn = {r.urn: r for r in records}
-    finish: dict[str, int] = {}
-    latest: dict[str, str] = {}
+    ready_after = {r.urn: d.seconds for r in records if (d := readiness_after_creation(r.type, r.inputs))}
+    t = Timeline({}, {}, {}, {})
     for urn in TopologicalSorter({u: set(d) for u, d in waits.items()}).static_order():
         r = by_urn[urn]
-        start = max((finish[d] for d in waits[urn]), default=0)
-        latest[urn] = max(waits[urn], key=lambda d: finish[d], default="")
-        finish[urn] = start + seconds_for(r.type, r.inputs, r.custom, r.remote)
-    return finish, latest
+        arrivals = {d: t.arrival(r, d, ready_after) for d in waits[urn]}
+        t.latest[urn] = max(arrivals, key=lambda d: arrivals[d], default="")
+        t.start[urn] = arrivals.get(t.latest[urn], 0)
+        if t.latest[urn] and t.start[urn] > t.finish[t.latest[urn]]:
+            t.waited_ready[urn] = t.start[urn] - t.finish[t.latest[urn]]
+        t.finish[urn] = t.start[urn] + seconds_for(r.type, r.inputs, r.custom, r.remote)
+    return t
 
 
-def critical_path(records: list[Record]) -> tuple[int, tuple[Step, ...], dict[str, int], dict[str, dict[str, str]]]:
+def critical_path(records: list[Record], t: Timeline, waits: dict[str, dict[str, str]]) -> tuple[Step, ...]:
+    """From the last resource to finish back to the first, keeping the steps that add time."""
     by_urn = {r.urn: r for r in records}
-    waits = edges(records)
-    finish, latest = finish_times(records, waits)
-    if not finish:
-        return 0, (), finish, waits
-    urn = max(finish, key=lambda u: finish[u])
+    urn = max(t.finish, key=lambda u: t.finish[u], default="")
     chain: list[Step] = []
     while urn:
         r = by_urn[urn]
-        before = latest[urn]
-        seconds = seconds_for(r.type, r.inputs, r.custom, r.remote)
-        if seconds:
+        before = t.latest[urn]
+        added = t.finish[urn] - (t.finish[before] if before else 0)
+        if added:
             why = duration_of(r.type, r.inputs, r.custom, r.remote).why
             replicas = ordered_ready_replicas(r.type, r.inputs)
             if replicas > 1:
                 why += f"; {replicas} replicas one after another"
-            chain.append(Step(urn, r.name, r.type, seconds, finish[urn], why, waits[urn].get(before, "")))
+            if urn in t.waited_ready:
+                ready = readiness_after_creation(by_urn[before].type, by_urn[before].inputs)
+                why += f"; first runs {t.waited_ready[urn]} s until {by_urn[before].name} is ready ({ready.why if ready else ''})"
+            chain.append(Step(urn, r.name, r.type, added, t.finish[urn], why, waits[urn].get(before, "")))
         urn = before
-    return max(finish.values()), tuple(reversed(chain)), finish, waits
+    return tuple(reversed(chain))
 
 
-def serialisation_warnings(records: list[Record], finish: dict[str, int], waits: dict[str, dict[str, str]]) -> list[SerialisationWarning]:
+def serialisation_warnings(records: list[Record], t: Timeline, waits: dict[str, dict[str, str]]) -> list[SerialisationWarning]:
     by_urn = {r.urn: r for r in records}
     found: list[SerialisationWarning] = []
     for r in records:
         deps = waits[r.urn]
         avoidable = {d for d, kind in deps.items() if kind == "depends_on" and not is_known_need(r.type, by_urn[d].type)}
         if avoidable:
-            needed = max((finish[d] for d in deps if d not in avoidable), default=0)
-            worst = max(avoidable, key=lambda d: finish[d])
-            delay = finish[worst] - needed
+            needed = max((t.finish[d] for d in deps if d not in avoidable), default=0)
+            worst = max(avoidable, key=lambda d: t.finish[d])
+            # What the slow dependency itself adds; what it waited for, this resource may well need too.
+            delay = max(0, min(t.finish[worst] - needed, t.finish[worst] - t.start[worst]))
             if r.type in CHARTS and by_urn[worst].type in CHARTS:
                 found.append(
                     SerialisationWarning(
                         r.urn,
-                        max(delay, 0),
+                        delay,
                         f"{r.name} ({r.type}) waits for {by_urn[worst].name} ({by_urn[worst].type}): charts and operators install "
                         "in parallel; let only the objects that need the other's CRDs or webhooks depend on it",
                     )
@@ -164,11 +185,10 @@ def serialisation_warnings(records: list[Record], finish: dict[str, int], waits:
                 )
         replicas = ordered_ready_replicas(r.type, r.inputs)
         if replicas > 1:
-            per_pod = DURATIONS[r.type].seconds
             found.append(
                 SerialisationWarning(
                     r.urn,
-                    (replicas - 1) * per_pod,
+                    (replicas - 1) * DURATIONS[r.type].seconds,
                     f"{r.name} (StatefulSet, {replicas} replicas) starts its pods one by one (podManagementPolicy OrderedReady): "
                     "set Parallel unless its pods bootstrap from ordinal 0",
                 )
@@ -177,5 +197,7 @@ def serialisation_warnings(records: list[Record], finish: dict[str, int], waits:
 
 
 def deploy_estimate(records: list[Record]) -> DeployEstimate:
-    total, path, finish, waits = critical_path(records)
-    return DeployEstimate(total, path, tuple(serialisation_warnings(records, finish, waits)))
+    waits = edges(records)
+    t = timeline(records, waits)
+    total = max(t.finish.values(), default=0)
+    return DeployEstimate(total, critical_path(records, t, waits), tuple(serialisation_warnings(records, t, waits)))

@@ -44,8 +44,9 @@ DURATIONS: dict[str, Duration] = {
     "kubernetes:yaml/v2:ConfigFile": Duration(90, "operator manifests: CRDs, then the operator Deployment Ready"),
 }
 
-# Pulumi awaits a custom resource only when it carries `pulumi.com/waitFor`; then the operator's work counts.
-AWAITED_CUSTOM_RESOURCES: dict[str, Duration] = {
+# How long an operator takes to make its custom resource ready. Pulumi waits for that only when the
+# resource carries `pulumi.com/waitFor`; otherwise a Job that depends on it runs until it is ready.
+CUSTOM_RESOURCE_READINESS: dict[str, Duration] = {
     "Elasticsearch": Duration(300, "ECK forms the cluster: pods, volumes, bootstrap, green health"),
     "Kibana": Duration(120, "Kibana connects to Elasticsearch and turns green"),
     "Logstash": Duration(120, "Logstash pipelines up"),
@@ -79,11 +80,19 @@ def duration_of(type_: str, inputs: dict[str, Any], custom: bool, remote: bool) 
             return DURATIONS[type_]
         kind = type_.rsplit(":", 1)[-1]
         if "pulumi.com/waitFor" in annotations:
-            return AWAITED_CUSTOM_RESOURCES.get(kind, AWAITED_CUSTOM_RESOURCE)
+            return CUSTOM_RESOURCE_READINESS.get(kind, AWAITED_CUSTOM_RESOURCE)
         return KUBERNETES_OBJECT
     if type_ == "aws:cloudfront/distribution:Distribution" and inputs.get("waitForDeployment") is False:
         return CLOUDFRONT_NO_WAIT
     return DURATIONS.get(type_, CLOUD_API_CALL)
+
+
+def readiness_after_creation(type_: str, inputs: dict[str, Any]) -> Duration | None:
+    """The operator's time to make a custom resource ready, when Pulumi returns as soon as it is created."""
+    kind = type_.rsplit(":", 1)[-1]
+    if type_.startswith("kubernetes:") and kind in CUSTOM_RESOURCE_READINESS and "pulumi.com/waitFor" not in _annotations(inputs):
+        return CUSTOM_RESOURCE_READINESS[kind]
+    return None
 
 
 def ordered_ready_replicas(type_: str, inputs: dict[str, Any]) -> int:

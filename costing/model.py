@@ -5,7 +5,7 @@ Pure functions over the recorded resources (what the program declares) and the s
 Node pools are priced at their desired size, the steady state the autoscaler starts from.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from statistics import fmean
@@ -164,7 +164,7 @@ def volume_gib(record: Record) -> float:
 
 
 def volume_lines(records: list[Record], owner: dict[str, str], regional: RegionPrices) -> Iterator[Line]:
-    per_component: Counter[str] = Counter()
+    per_component: defaultdict[str, float] = defaultdict(float)
     for record in records:
         if record.type.startswith("kubernetes:"):
             per_component[owner[record.urn]] += volume_gib(record)

@@ -1,0 +1,39 @@
+"""The default stack files meet the cost and speed targets, checked on the estimates (never on timings)."""
+
+from costing.deploy import deploy_estimate
+from costing.report import stack_estimate
+from offline.runner import Run
+from offline.summary import render_summary
+
+# Node (EC2) cost at least this far below the same nodes all on-demand.
+NODE_SAVING_TARGET = {"test": 0.55, "staging": 0.55, "prod": 0.50}
+PROD_DEPLOY_TARGET_SECONDS = 20 * 60
+
+
+def test_node_cost_is_far_enough_below_all_on_demand(run: Run):
+    e = stack_estimate(run)
+    assert e.node_on_demand > 0
+    assert e.node_saving >= NODE_SAVING_TARGET[run.stack], f"{run.stack}: node saving {e.node_saving:.1%}"
+    # Fixed costs (control plane, NAT, traffic) make the whole stack's saving smaller, never larger.
+    assert 0 < e.stack_saving < e.node_saving
+
+
+def test_both_pools_and_the_fixed_costs_are_priced(run: Run):
+    items = [line.item for line in stack_estimate(run).lines]
+    assert any(i.startswith("reserved pool:") and "reserved (3yr" in i for i in items)
+    assert any(i.startswith("spot pool:") for i in items)
+    assert any(i.startswith("EKS control plane") for i in items) and any(i.startswith("NAT gateway hours") for i in items)
+
+
+def test_greenfield_prod_deploys_within_target_without_avoidable_serialisation(run: Run):
+    d = deploy_estimate(run.records)
+    assert d.path and d.path[-1].finish == d.total
+    if run.stack == "prod":
+        assert d.total <= PROD_DEPLOY_TARGET_SECONDS, f"prod deploy estimate {d.total} s"
+        assert [w.message for w in d.warnings] == []
+
+
+def test_summary_shows_cost_and_deploy_time(run: Run):
+    summary = render_summary(run)
+    assert "## Monthly cost estimate" in summary and "saving**" in summary
+    assert "## Deploy time estimate (greenfield `pulumi up`)" in summary and "Avoidable serialisation" in summary
