@@ -41,8 +41,9 @@ def load_skips(path: Path = SKIPS_FILE) -> dict[str, str]:
 
 
 def namespace_of(resource: str) -> str:
+    """checkov names resources Kind.namespace.name[.container]; cluster-scoped ones Kind.name."""
     parts = resource.split(".")
-    return parts[-2] if len(parts) >= 3 else "cluster-scoped"
+    return parts[1] if len(parts) >= 3 else "cluster-scoped"
 
 
 def scan(manifests: Path, checkov: Path = CHECKOV, skips: dict[str, str] | None = None) -> list[Failure]:

@@ -1,6 +1,5 @@
 """The pack's rules over each stack's recording, the preview's exit codes and report, and the real pack's wiring."""
 
-import pytest
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
