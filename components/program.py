@@ -85,6 +85,7 @@ def declare(cfg: StackConfig) -> None:
     )
 
     pulumi.export("region", cfg.region)
+    pulumi.export("releaseVersion", cfg.release.version)  # CI refuses a deploy that goes backwards from it
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.name)
