@@ -143,9 +143,21 @@ def _claims_gib(templates: Iterable[dict[str, Any]]) -> float:
     return sum(gib(t.get("spec", {}).get("resources", {}).get("requests", {}).get("storage", 0)) for t in templates)
 
 
+def _chart_claims_gib(values: Any) -> float:
+    """Claims a chart's values ask for in the prometheus-operator style (`...storageSpec.volumeClaimTemplate`), one replica each."""
+    if isinstance(values, dict):
+        own = _claims_gib([values["volumeClaimTemplate"]]) if isinstance(values.get("volumeClaimTemplate"), dict) else 0.0
+        return own + sum(_chart_claims_gib(v) for k, v in values.items() if k != "volumeClaimTemplate")
+    if isinstance(values, list):
+        return sum(_chart_claims_gib(v) for v in values)
+    return 0.0
+
+
 def volume_gib(record: Record) -> float:
     """GiB of EBS the object claims, with each operator's defaults where the spec leaves storage out."""
     kind = record.type.rsplit(":", 1)[-1]
+    if kind in ("Chart", "Release"):
+        return _chart_claims_gib(record.inputs.get("values", {}))
     spec = record.inputs.get("spec", {})
     if kind == "StatefulSet":
         return int(spec.get("replicas", 1)) * _claims_gib(spec.get("volumeClaimTemplates", []))

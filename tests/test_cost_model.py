@@ -166,7 +166,18 @@ def test_persistent_volumes_per_kind_with_operator_defaults():
     )
     rabbit = make_record("mq", "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", inputs={"spec": {"replicas": 3}})
     mongo = make_record("mongo", "kubernetes:mongodbcommunity.mongodb.com/v1:MongoDBCommunity", inputs={"spec": {"members": 1}})
-    assert [volume_gib(r) for r in (sts, es, rabbit)] == [30, 300, 30]
+    chart = make_record(
+        "metrics",
+        "kubernetes:helm.sh/v4:Chart",
+        inputs={
+            "values": {
+                "prometheus": {
+                    "prometheusSpec": {"storageSpec": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "20Gi"}}}}}}
+                }
+            }
+        },
+    )
+    assert [volume_gib(r) for r in (sts, es, rabbit, chart)] == [30, 300, 30, 20]
     assert volume_gib(mongo) == pytest.approx((10e9 + 2e9) / 2**30)
     stack = make_record("insight-test", "pulumi:pulumi:Stack", custom=False)
     platform = make_record("platform", "insight:platform:Platform", custom=False, parent=stack.urn)
