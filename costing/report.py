@@ -23,7 +23,8 @@ def minutes(seconds: int) -> str:
 
 
 def render_cost(e: Estimate) -> str:
-    rows = [f"| {line.component} | {line.item} | {money(line.monthly)} | {money(line.on_demand)} |" for line in e.lines]
+    by_component = sorted(e.lines, key=lambda line: line.component)  # stable: pools stay in their order
+    rows = [f"| {line.component} | {line.item} | {money(line.monthly)} | {money(line.on_demand)} |" for line in by_component]
     excluded = "\n".join(f"- {item}" for item in e.excluded)
     return (
         f"## Monthly cost estimate ({e.region}, USD)\n\n"
@@ -35,7 +36,7 @@ def render_cost(e: Estimate) -> str:
         "(fixed costs such as the control plane and NAT included)\n\n"
         "Node pools at their desired size; the reserved pool at the reservation's effective rate (every instance bought "
         "is paid for), spot at the configured expected discount per type, its types in an even mix.\n\n"
-        f"Prices: {e.prices.source}, public list prices as of {e.prices.date} (costing/prices.yaml). Not included:\n\n{excluded}\n"
+        f"Prices: {e.prices.source}, as of {e.prices.date} (costing/prices.yaml). Not included:\n\n{excluded}\n"
     )
 
 
