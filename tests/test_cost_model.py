@@ -216,3 +216,10 @@ def test_fixed_items_load_balancers_and_traffic():
     assert e.monthly == e.on_demand and e.stack_saving == 0  # no nodes: nothing for reservations or spot to save
     assert "data transfer out to the internet (set insight:cost.usage.internetEgressGb to price it)" in e.excluded
     assert "load balancer capacity units" in e.excluded
+
+
+def test_a_misspelt_usage_figure_is_rejected_naming_the_keys_allowed():
+    sections = raw_sections("staging")
+    sections["cost"]["usage"] = {"natProcesedGb": 500}
+    with pytest.raises(ConfigError, match=r"insight:cost\.usage\.natProcesedGb = 500: unknown key; allowed keys here: .*natProcessedGb"):
+        run_stack("staging", overrides={f"insight:{k}": v for k, v in sections.items()})
