@@ -6,6 +6,7 @@ import pulumi_aws as aws
 from settings import StackConfig, load_stack_config
 
 from .apps import load_service_catalog
+from .cdn import Cdn, CdnArgs
 from .cluster import Cluster, ClusterArgs
 from .dns import Dns, DnsArgs
 from .network import Network, NetworkArgs
@@ -83,6 +84,20 @@ def declare(cfg: StackConfig) -> None:
         ),
         aws_opts,
     )
+    cdn = Cdn(
+        "cdn",
+        CdnArgs(
+            environment=cfg.environment,
+            aliases=cfg.edge.cdn_aliases,
+            api_hostname=cfg.edge.api_hostname,
+            zone_id=dns.zone_id,
+            certificate_arn=dns.cdn_certificate_arn,
+            storage=storage,
+            waf=cfg.edge.waf,
+            us_east_1=us_east_1,
+        ),
+        aws_opts,
+    )
 
     pulumi.export("region", cfg.region)
     pulumi.export("releaseVersion", cfg.release.version)  # CI refuses a deploy that goes backwards from it
@@ -98,6 +113,7 @@ def declare(cfg: StackConfig) -> None:
     pulumi.export("nameServers", dns.name_servers)
     pulumi.export("certificateArn", dns.certificate_arn)
     pulumi.export("cdnCertificateArn", dns.cdn_certificate_arn)
+    pulumi.export("cdnDomainName", cdn.domain_name)
 
 
 def build() -> None:

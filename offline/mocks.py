@@ -110,6 +110,15 @@ def _k8s_service(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dic
     return {"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
 
 
+def _distribution(ctx: MockContext, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    distribution_id = _fake_id(args.name, "E").upper()
+    return {
+        "arn": f"arn:aws:cloudfront::{ctx.account_id}:distribution/{distribution_id}",
+        "domainName": f"{_fake_id(args.name, 'd')}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's own zone for alias records
+    }
+
+
 # Outputs per resource type beyond the inputs echoed back. Extend here when a component reads a
 # computed output; everything else gets an id and an ARN.
 CANNED: dict[str, Canned] = {
@@ -125,6 +134,7 @@ CANNED: dict[str, Canned] = {
     "aws:route53/zone:Zone": _zone,
     "aws:route53/record:Record": lambda ctx, a: {"fqdn": a.inputs["name"].rstrip(".")},
     "aws:acm/certificate:Certificate": _certificate,
+    "aws:cloudfront/distribution:Distribution": _distribution,
     # Generated passwords: a recognisable stand-in, so tests can prove it never leaks.
     "random:index/randomPassword:RandomPassword": lambda ctx, a: {"result": f"offline-password-{a.name}"},
     # Opaque operator installs (charts, release manifests): the objects they would create are not listed offline.

@@ -87,7 +87,7 @@ def test_versioning_and_lifecycle(run, purpose):
         assert set(rules) == {"expire-noncurrent-versions", "abort-incomplete-uploads"}
 
 
-@pytest.mark.parametrize("purpose", ("logs", "backups"))
+@pytest.mark.parametrize("purpose", PURPOSES)
 def test_policy_refuses_plain_http_and_old_tls(run, purpose):
     policy = policy_of(run, purpose)
     arn = f"arn:aws:s3:::insight-{run.stack}-{purpose}-{ACCOUNTS[run.stack]}"
