@@ -180,6 +180,8 @@ CDN = res(
     "cdn",
     deps=(HEADERS.urn,),
 )
+V2_SOURCE = res("aws:cloudwatch/logDeliverySource:LogDeliverySource", {"logType": "ACCESS_LOGS"}, "src", deps=(CDN.urn,))
+V2_LOGGING = [changed(CDN, loggingConfig=None), V2_SOURCE, res("aws:cloudwatch/logDelivery:LogDelivery", {}, "dlv", deps=(V2_SOURCE.urn,))]
 ZONE = res("aws:route53/zone:Zone", {"name": "insight.example"}, "zone", protect=True, retain_on_delete=True)
 QUERY_LOG = res("aws:route53/queryLog:QueryLog", {}, "ql", deps=(ZONE.urn,))
 LB = res(
@@ -411,7 +413,7 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [changed(CDN, defaultCacheBehavior={"viewerProtocolPolicy": "allow-all"}, viewerCertificate={"minimumProtocolVersion": "TLSv1"})],
     ),
     "cdn-oac": ([CDN], [changed(CDN, origins=[{"originId": "assets", "s3OriginConfig": {"originAccessIdentity": ""}}])]),
-    "cdn-logging": ([CDN], [changed(CDN, loggingConfig=None)]),
+    "cdn-logging": ([CDN, *V2_LOGGING], [changed(CDN, loggingConfig=None), V2_LOGGING[0]]),
     "cdn-hsts": (
         [CDN, HEADERS],
         [CDN, changed(HEADERS, securityHeadersConfig={"strictTransportSecurity": {"accessControlMaxAgeSec": 300}})],

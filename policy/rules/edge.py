@@ -20,6 +20,9 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 RESPONSE_HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+# Standard logging v2: CloudWatch vended log delivery from the distribution to the logs bucket.
+LOG_DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
 ZONE = "aws:route53/zone:Zone"
 QUERY_LOG = "aws:route53/queryLog:QueryLog"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
@@ -157,10 +160,14 @@ def cdn_oac(distribution: Resource) -> Iterator[str]:
             yield f"S3 origin {origin.get('originId')} has no originAccessControlId"
 
 
-@rules.resource("cdn-logging", "The CDN writes access logs.", [DISTRIBUTION])
-def cdn_logging(distribution: Resource) -> Iterator[str]:
-    if not distribution.get("loggingConfig", "bucket"):
-        yield "loggingConfig.bucket is not set"
+@rules.stack("cdn-logging", "The CDN writes access logs (legacy loggingConfig or standard logging v2).")
+def cdn_logging(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
+    for distribution in of_type(resources, DISTRIBUTION):
+        if distribution.get("loggingConfig", "bucket"):
+            continue
+        sources = [s for s in companions(resources, distribution, LOG_DELIVERY_SOURCE) if s.get("logType") == "ACCESS_LOGS"]
+        if not any(companions(resources, s, LOG_DELIVERY) for s in sources):
+            yield distribution, "no loggingConfig.bucket and no ACCESS_LOGS delivery (LogDeliverySource + LogDelivery)"
 
 
 @rules.stack("cdn-hsts", "Browsers are told to stay on HTTPS (HSTS, one year).")
