@@ -184,5 +184,6 @@ def test_stack_file_version_must_fit_the_stack(stack, version, message):
     assert message in release_lines[0]
 
 
-def test_each_stack_file_runs_a_version_of_its_kind(run):
-    assert run.stack == target_stack(parse_version(raw_sections(run.stack)["release"]["version"]))
+@pytest.mark.parametrize("stack", ["test", "staging", "prod"])
+def test_each_stack_file_runs_a_version_of_its_kind(stack):
+    assert target_stack(parse_version(raw_sections(stack)["release"]["version"])) == stack
