@@ -101,7 +101,17 @@ def edges(records: list[Record]) -> dict[str, dict[str, str]]:
             own.update({u: "nodes" for u in node_groups if u not in own})
         if r.type.startswith("kubernetes:") and volume_gib(r):
             own.update({u: "volumes" for u in csi if u not in own})
-    return {urn: {d: kind for d, kind in deps.items() if d in waits and d != urn} for urn, deps in waits.items()}
+    # Waiting for oneself or for an enclosing component (done only when this is) would be a cycle: the engine ignores it.
+    return {urn: {d: kind for d, kind in deps.items() if d in waits and d not in _lineage(urn, by_urn)} for urn, deps in waits.items()}
+
+
+def _lineage(urn: str, by_urn: dict[str, Record]) -> set[str]:
+    """The resource and the components that wait for it (up to the first custom parent, which does not)."""
+    found = {urn}
+    while (parent := by_urn[urn].parent) in by_urn and not by_urn[parent].custom and parent not in found:
+        found.add(parent)
+        urn = parent
+    return found
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,15 @@ def test_a_job_runs_until_the_custom_resource_it_waits_for_is_ready():
     assert names(d) == ["es", "snapshot-setup"] and f"first runs {readiness} s until es is ready" in d.path[-1].why
     awaited = make_record("es", es_type, inputs={"metadata": {"annotations": {"pulumi.com/waitFor": "jsonpath={.status.health}=green"}}})
     assert deploy_estimate([awaited, job]).total == readiness + job_seconds  # Pulumi waited: the Job starts on a ready cluster
+
+
+def test_waiting_for_an_enclosing_component_is_no_cycle():
+    component = make_record("platform", "insight:platform:Platform", custom=False)
+    child = make_record("job", "kubernetes:batch/v1:Job", parent=component.urn, **after(explicit=[component]))
+    assert deploy_estimate([component, child]).total == sec("kubernetes:batch/v1:Job")
+
+
+def test_a_child_of_a_custom_resource_still_waits_for_it():
+    role = make_record("role", "aws:iam/role:Role")
+    attachment = make_record("attach", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", parent=role.urn, **after(role))
+    assert names(deploy_estimate([role, attachment])) == ["role", "attach"]
