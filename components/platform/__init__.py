@@ -1,0 +1,127 @@
+"""The Kubernetes platform layer: foundations, controllers, logging, tracing, metrics, RabbitMQ, MongoDB, Redis.
+
+`Platform` declares every concern as a child component, in dependency order, through the cluster's
+Kubernetes provider (passed by the caller as the `kubernetes` provider).
+"""
+
+from dataclasses import dataclass
+
+import pulumi
+
+from settings.endpoints import NAMESPACES
+from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
+
+from .controllers import Controllers, ControllersArgs
+from .foundations import ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
+from .logging import Logging, LoggingArgs
+from .messaging import Messaging, MessagingArgs
+from .metrics import Metrics, MetricsArgs
+from .mongodb import MongoDB, MongoDBArgs
+from .redis import Redis, RedisArgs
+from .secrets import app_secret
+from .tracing import Tracing, TracingArgs
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    config: PlatformConfig
+    environment: str
+    cluster_name: str
+    region: str
+    vpc_id: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    # The backups bucket (components/storage.py): Elasticsearch snapshots and MongoDB dumps, each under its prefix.
+    backups_bucket_name: pulumi.Input[str]
+    backups_bucket_arn: pulumi.Input[str]
+    backups_kms_key_arn: pulumi.Input[str]
+
+
+def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
+    """GiB each namespace claims, for its quota."""
+    return {
+        NAMESPACES["logging"]: cfg.elasticsearch.storage_gib * cfg.elasticsearch.replicas + 2 * cfg.logstash.replicas,
+        NAMESPACES["messaging"]: cfg.rabbitmq.storage_gib * cfg.rabbitmq.replicas,
+        NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas + cfg.redis.storage_gib * cfg.redis.replicas,
+        NAMESPACES["monitoring"]: cfg.metrics.storage_gib if cfg.metrics.backend == "prometheus" else 0,
+    }
+
+
+class Platform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:platform:Platform", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
+        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale), child)
+        ready: list[pulumi.Resource] = [self.foundations]
+        namespaces = self.foundations.namespaces
+        for ns in ("logging", "messaging", "data", "tracing"):
+            allow_within_namespace(ns, namespaces[ns])
+        for ns in ("logging", "messaging", "data", "tracing"):
+            # Every platform workload is scraped from the monitoring namespace.
+            allow_ingress(
+                "allow-monitoring",
+                ns,
+                {},
+                [],
+                [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES["monitoring"]}}}],
+                namespaces[ns],
+            )
+        # Operators talk to the Kubernetes API; the API server calls ECK's admission webhook.
+        for ns in (ECK_NAMESPACE, NAMESPACES["data"]):
+            allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
+        allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [{"ipBlock": {"cidr": "0.0.0.0/0"}}], namespaces[ECK_NAMESPACE])
+
+        irsa = {"oidc_provider_arn": args.oidc_provider_arn, "oidc_provider_url": args.oidc_provider_url}
+        self.controllers = Controllers(
+            f"{name}-controllers",
+            ControllersArgs(cluster_name=args.cluster_name, region=args.region, vpc_id=args.vpc_id, **irsa),
+            child,
+        )
+        self.logging = Logging(
+            f"{name}-logging",
+            LoggingArgs(
+                elasticsearch=cfg.elasticsearch,
+                kibana=cfg.kibana,
+                logstash=cfg.logstash,
+                backups_bucket_name=args.backups_bucket_name,
+                backups_bucket_arn=args.backups_bucket_arn,
+                backups_kms_key_arn=args.backups_kms_key_arn,
+                depends_on=ready,
+                **irsa,
+            ),
+            child,
+        )
+        backend = cfg.metrics.backend
+        self.tracing = Tracing(
+            f"{name}-tracing",
+            TracingArgs(
+                config=cfg.zipkin,
+                metrics=backend,
+                elasticsearch_password=self.logging.zipkin_password,
+                depends_on=[*ready, self.logging.elasticsearch],
+            ),
+            child,
+        )
+        self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=args.cluster_name, depends_on=ready), child)
+        self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready), child)
+        self.mongodb = MongoDB(
+            f"{name}-mongodb",
+            MongoDBArgs(
+                config=cfg.mongodb,
+                metrics=backend,
+                backups_bucket_name=args.backups_bucket_name,
+                backups_bucket_arn=args.backups_bucket_arn,
+                backups_kms_key_arn=args.backups_kms_key_arn,
+                depends_on=ready,
+                **irsa,
+            ),
+            child,
+        )
+        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics=backend, depends_on=ready), child)
+        # The services' Sentry DSN: only ever a Secret the app pods mount.
+        app_secret(
+            "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)
+        )
+        self.register_outputs({"metricsBackend": backend})

@@ -1,0 +1,211 @@
+"""What every platform namespace stands on: PSA labels, default-deny, quotas, the data StorageClass, priorities."""
+
+# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
+# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
+# pyright: reportArgumentType=false
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from settings.endpoints import APPS_NAMESPACE, NAMESPACES
+
+from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+
+DATA_STORAGE_CLASS = "insight-data"
+ECK_NAMESPACE = "elastic-system"
+MONITORING = NAMESPACES["monitoring"]
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+
+# Pod Security Admission level enforced per namespace; every namespace also warns and audits at restricted,
+# so anything short of it shows up.
+PSA_LEVELS: dict[str, str] = {
+    "logging": "restricted",
+    "tracing": "restricted",
+    # Node exporter / the Datadog agent read host paths and the host network: the one privileged namespace.
+    "monitoring": "privileged",
+    "messaging": "restricted",
+    # The MongoDB operator injects its own agent and init containers, whose security context it owns:
+    # baseline is the highest level it does not document as supported.
+    "data": "baseline",
+    APPS_NAMESPACE: "restricted",
+    ECK_NAMESPACE: "restricted",
+}
+
+# Per namespace: (cpu limits, memory limits in GiB, pods) at scale 1; prod multiplies by its quorum size.
+# Each leaves room for a rolling update (one extra pod per workload).
+QUOTA_BASE: dict[str, tuple[int, int, int]] = {
+    "logging": (16, 48, 30),
+    "tracing": (4, 8, 10),
+    "monitoring": (16, 48, 200),
+    "messaging": (8, 16, 20),
+    "data": (12, 32, 40),
+    APPS_NAMESPACE: (64, 256, 300),
+    ECK_NAMESPACE: (2, 4, 5),
+}
+
+
+def psa_labels(level: str) -> dict[str, str]:
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+
+
+def quota_hard(namespace: str, scale: int, storage_gib: int) -> dict[str, str]:
+    cpu, memory, pods = QUOTA_BASE[namespace]
+    hard = {"limits.cpu": str(cpu * scale), "limits.memory": f"{memory * scale}Gi", "pods": str(pods * scale)}
+    if storage_gib:
+        # Twice the claims: volumes can be expanded in place without hitting the quota first.
+        hard |= {"requests.storage": f"{2 * storage_gib}Gi", "persistentvolumeclaims": str(10 * scale)}
+    return hard
+
+
+def dns_egress() -> Obj:
+    return {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+
+
+def from_namespaces(*namespaces: str) -> list[Obj]:
+    return [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: ns}}} for ns in namespaces]
+
+
+@dataclass(frozen=True)
+class FoundationsArgs:
+    # Requested storage per namespace (GiB), so the quota fits what the stack claims.
+    storage_gib: dict[str, int]
+    scale: int
+
+
+class Foundations(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:platform:Foundations", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
+        for ns, level in PSA_LEVELS.items():
+            namespace = k8s.core.v1.Namespace(ns, metadata={"name": ns, "labels": psa_labels(level)}, opts=child)
+            self.namespaces[ns] = namespace
+            in_ns = pulumi.ResourceOptions(parent=namespace)
+            meta = {"namespace": ns}
+            # Nothing in or out unless a policy below or a workload's own policy allows it.
+            k8s.networking.v1.NetworkPolicy(
+                f"{ns}-default-deny",
+                metadata={**meta, "name": "default-deny"},
+                spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+                opts=in_ns,
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{ns}-allow-dns",
+                metadata={**meta, "name": "allow-dns"},
+                spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress()]},
+                opts=in_ns,
+            )
+            k8s.core.v1.ResourceQuota(
+                f"{ns}-quota",
+                metadata={**meta, "name": "quota"},
+                spec={"hard": quota_hard(ns, args.scale, args.storage_gib.get(ns, 0))},
+                opts=in_ns,
+            )
+            # Containers an operator or chart adds without sizes still get requests and limits.
+            k8s.core.v1.LimitRange(
+                f"{ns}-limits",
+                metadata={**meta, "name": "defaults"},
+                spec={
+                    "limits": [
+                        {
+                            "type": "Container",
+                            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                            "default": {"cpu": "500m", "memory": "512Mi"},
+                        }
+                    ]
+                },
+                opts=in_ns,
+            )
+
+        self.storage_class = k8s.storage.v1.StorageClass(
+            DATA_STORAGE_CLASS,
+            metadata={"name": DATA_STORAGE_CLASS},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            # Deleting a claim (or the stack) never deletes the data; volumes grow in place; a volume is
+            # created in the zone the pod was scheduled to, not before.
+            reclaim_policy="Retain",
+            allow_volume_expansion=True,
+            volume_binding_mode="WaitForFirstConsumer",
+            opts=child,
+        )
+        self.priority_classes = [
+            k8s.scheduling.v1.PriorityClass(
+                DATA_PRIORITY_CLASS,
+                metadata={"name": DATA_PRIORITY_CLASS},
+                value=1_000_000,
+                description="Stateful data tier: scheduled first, evicted last.",
+                opts=child,
+            ),
+            k8s.scheduling.v1.PriorityClass(
+                PLATFORM_PRIORITY_CLASS,
+                metadata={"name": PLATFORM_PRIORITY_CLASS},
+                value=100_000,
+                description="Platform services the apps depend on (logging, tracing, metrics).",
+                opts=child,
+            ),
+        ]
+        self.register_outputs({"namespaces": list(self.namespaces)})
+
+
+def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)
+    name: str,
+    namespace: str,
+    pod_labels: dict[str, str],
+    ports: list[int],
+    peers: list[Obj],
+    parent: pulumi.Resource,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Admit `peers` to the selected pods on `ports` (TCP)."""
+    return k8s.networking.v1.NetworkPolicy(
+        f"{namespace}-{name}",
+        metadata={"namespace": namespace, "name": name},
+        spec={
+            "podSelector": {"matchLabels": pod_labels},
+            "policyTypes": ["Ingress"],
+            # No ports: every port (the collectors' namespace).
+            "ingress": [{"from": peers, **({"ports": [{"protocol": "TCP", "port": p} for p in ports]} if ports else {})}],
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def allow_egress(
+    name: str, namespace: str, pod_labels: dict[str, str], rules: list[Obj], parent: pulumi.Resource
+) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        f"{namespace}-{name}",
+        metadata={"namespace": namespace, "name": name},
+        spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def allow_within_namespace(namespace: str, parent: pulumi.Resource) -> None:
+    """Members of one system talk to each other (replication, cluster transport) inside their namespace."""
+    same = [{"podSelector": {}}]
+    k8s.networking.v1.NetworkPolicy(
+        f"{namespace}-allow-same-namespace",
+        metadata={"namespace": namespace, "name": "allow-same-namespace"},
+        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def https_anywhere() -> Obj:
+    """The Kubernetes API and AWS endpoints (STS, S3) have no fixed in-cluster address: HTTPS out."""
+    return {"ports": [{"protocol": "TCP", "port": 443}]}

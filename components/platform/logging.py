@@ -1,0 +1,374 @@
+"""ELK through ECK: Elasticsearch with S3 snapshots, Kibana (internal only), Logstash with a TCP JSON input."""
+
+# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
+# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
+# pyright: reportArgumentType=false
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.iam import irsa_role
+from components.tagging import component_tags
+from settings import versions
+from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
+from settings.platform import ElasticsearchConfig, WorkloadConfig
+
+from . import pods
+from .foundations import DATA_STORAGE_CLASS, ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces, https_anywhere
+from .secrets import generated_password, secret
+
+NAMESPACE = NAMESPACES["logging"]
+ES_NAME = ENDPOINTS["elasticsearch"].service.removesuffix("-es-http")  # ECK names the HTTP Service <name>-es-http
+ES_PORT = ENDPOINTS["elasticsearch"].port
+LOGSTASH_PORT = ENDPOINTS["logstash"].port
+SNAPSHOT_SERVICE_ACCOUNT = "elasticsearch"
+SNAPSHOT_REPOSITORY = "s3-backups"
+SNAPSHOT_PREFIX = "elasticsearch"
+# ES reads a web identity token for the S3 repository only from its own config directory.
+ES_TOKEN_DIR = "/usr/share/elasticsearch/config/repository-s3"
+ZIPKIN_USER = "zipkin"
+ES_POD_LABELS = {"elasticsearch.k8s.elastic.co/cluster-name": ES_NAME}
+LOGSTASH_POD_LABELS = {"logstash.k8s.elastic.co/name": "logs"}
+# Zipkin writes its span indices and templates; nothing else.
+ROLES_YML = f"""{ZIPKIN_USER}_writer:
+  cluster: [monitor, manage_index_templates, manage_ilm]
+  indices:
+    - names: ["zipkin*"]
+      privileges: [all]
+"""
+# logback's TCP appender (LogstashTcpSocketAppender) sends one JSON object per line.
+PIPELINE = (
+    f"input {{ tcp {{ port => {LOGSTASH_PORT} codec => json_lines }} }}\n"
+    """output {
+  elasticsearch {
+    hosts => [ "${LOGS_ES_HOSTS}" ]
+    user => "${LOGS_ES_USER}"
+    password => "${LOGS_ES_PASSWORD}"
+    ssl_certificate_authorities => "${LOGS_ES_SSL_CERTIFICATE_AUTHORITY}"
+    data_stream => true
+  }
+}
+"""
+)
+
+
+def snapshot_bucket_policy(bucket_arn: str, key_arn: str) -> str:
+    """Elasticsearch reads and writes snapshots under its own prefix of the backups bucket, nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                    "Resource": bucket_arn,
+                    "Condition": {"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}/*", SNAPSHOT_PREFIX]}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                    "Resource": f"{bucket_arn}/{SNAPSHOT_PREFIX}/*",
+                },
+                # The bucket is encrypted with the stack's backups key.
+                {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key_arn},
+            ],
+        }
+    )
+
+
+def slm_policy(cfg: ElasticsearchConfig) -> dict:
+    """Snapshot lifecycle: nightly snapshots of every index, kept `snapshotRetentionDays` days (at least 3 kept)."""
+    return {
+        "schedule": cfg.snapshot_schedule,
+        "name": "<nightly-{now/d}>",
+        "repository": SNAPSHOT_REPOSITORY,
+        "config": {"indices": "*", "include_global_state": True},
+        "retention": {"expire_after": f"{cfg.snapshot_retention_days}d", "min_count": 3, "max_count": 10 * cfg.snapshot_retention_days},
+    }
+
+
+def repository_settings(bucket: str) -> dict:
+    return {"type": "s3", "settings": {"bucket": bucket, "base_path": SNAPSHOT_PREFIX}}
+
+
+@dataclass(frozen=True)
+class LoggingArgs:
+    elasticsearch: ElasticsearchConfig
+    kibana: WorkloadConfig
+    logstash: WorkloadConfig
+    backups_bucket_name: pulumi.Input[str]
+    backups_bucket_arn: pulumi.Input[str]
+    backups_kms_key_arn: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
+
+
+class Logging(pulumi.ComponentResource):
+    def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:platform:Logging", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        chart = versions.ECK_OPERATOR
+        self.operator = k8s.helm.v4.Chart(
+            f"{name}-eck-operator",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=ECK_NAMESPACE,
+            values={"managedNamespaces": [NAMESPACE], "nodeSelector": {"insight.io/pool": "reserved"}},
+            opts=child,
+        )
+        on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
+
+        role = irsa_role(
+            f"{name}-es-snapshots",
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_provider_url=args.oidc_provider_url,
+            namespace=NAMESPACE,
+            service_account=SNAPSHOT_SERVICE_ACCOUNT,
+            inline_policy=pulumi.Output.all(args.backups_bucket_arn, args.backups_kms_key_arn).apply(
+                lambda a: snapshot_bucket_policy(a[0], a[1])
+            ),
+            tags=component_tags("platform"),
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-es",
+            metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            opts=child,
+        )
+        zipkin_password = generated_password(f"{name}-zipkin-es", self)
+        self.zipkin_password = zipkin_password
+        users = secret(
+            "es-zipkin-user",
+            NAMESPACE,
+            {"username": ZIPKIN_USER, "password": zipkin_password, "roles": f"{ZIPKIN_USER}_writer"},
+            child,
+            type_="kubernetes.io/basic-auth",
+        )
+        roles = secret("es-roles", NAMESPACE, {"roles.yml": ROLES_YML}, child)
+
+        es = args.elasticsearch
+        self.elasticsearch = k8s.apiextensions.CustomResource(
+            f"{name}-elasticsearch",
+            api_version="elasticsearch.k8s.elastic.co/v1",
+            kind="Elasticsearch",
+            metadata={"namespace": NAMESPACE, "name": ES_NAME},
+            spec={
+                "version": versions.ELASTIC_STACK_VERSION,
+                "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
+                "podDisruptionBudget": {"spec": pods.pdb_spec(ES_POD_LABELS)},
+                "nodeSets": [
+                    {
+                        "name": "default",
+                        "count": es.replicas,
+                        # No mmap: no privileged sysctl init container, so the namespace stays restricted.
+                        "config": {"node.store.allow_mmap": False},
+                        "podTemplate": {
+                            "spec": {
+                                "serviceAccountName": SNAPSHOT_SERVICE_ACCOUNT,
+                                "priorityClassName": pods.DATA_PRIORITY_CLASS,
+                                "affinity": pods.reserved_pool_affinity(),
+                                "topologySpreadConstraints": pods.zone_spread(ES_POD_LABELS, es.replicas),
+                                "securityContext": pods.pod_security(1000),
+                                "containers": [
+                                    {
+                                        "name": "elasticsearch",
+                                        "resources": pods.resources(es.resources),
+                                        "securityContext": pods.container_security(),
+                                        # ECK sets the readiness probe; liveness and startup are ours.
+                                        "startupProbe": pods.slow_start(pods.tcp_probe(9300), minutes=10),
+                                        "livenessProbe": pods.tcp_probe(9300, period=20, failures=6),
+                                        "volumeMounts": [{"name": "aws-token", "mountPath": ES_TOKEN_DIR, "readOnly": True}],
+                                    }
+                                ],
+                                "volumes": [
+                                    {
+                                        "name": "aws-token",
+                                        "projected": {
+                                            "sources": [
+                                                {
+                                                    "serviceAccountToken": {
+                                                        "audience": "sts.amazonaws.com",
+                                                        "expirationSeconds": 86400,
+                                                        "path": "aws-web-identity-token-file",
+                                                    }
+                                                }
+                                            ]
+                                        },
+                                    }
+                                ],
+                            },
+                        },
+                        "volumeClaimTemplates": [
+                            {
+                                "metadata": {"name": "elasticsearch-data"},
+                                "spec": {
+                                    "accessModes": ["ReadWriteOnce"],
+                                    "storageClassName": DATA_STORAGE_CLASS,
+                                    "resources": {"requests": {"storage": f"{es.storage_gib}Gi"}},
+                                },
+                            }
+                        ],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, users, roles, *args.depends_on]),
+        )
+        self._snapshot_job(name, es, args.backups_bucket_name, on_operator)
+
+        kb = args.kibana
+        kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}
+        self.kibana = k8s.apiextensions.CustomResource(
+            f"{name}-kibana",
+            api_version="kibana.k8s.elastic.co/v1",
+            kind="Kibana",
+            metadata={"namespace": NAMESPACE, "name": ES_NAME},
+            spec={
+                "version": versions.ELASTIC_STACK_VERSION,
+                "count": kb.replicas,
+                "elasticsearchRef": {"name": ES_NAME},
+                # Internal only: reached through `kubectl port-forward`, never a load balancer.
+                "http": {"service": {"spec": {"type": "ClusterIP"}}},
+                "podTemplate": {
+                    "spec": {
+                        **pods.spot_tolerant_placement(),
+                        "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
+                        "topologySpreadConstraints": pods.zone_spread(kibana_labels, kb.replicas),
+                        "securityContext": pods.pod_security(1000),
+                        "containers": [
+                            {
+                                "name": "kibana",
+                                "resources": pods.resources(kb.resources),
+                                "securityContext": pods.container_security(),
+                                "startupProbe": pods.slow_start(pods.tcp_probe(5601)),
+                                "livenessProbe": pods.tcp_probe(5601, period=20),
+                            }
+                        ],
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+        )
+
+        ls = args.logstash
+        self.logstash = k8s.apiextensions.CustomResource(
+            f"{name}-logstash",
+            api_version="logstash.k8s.elastic.co/v1alpha1",
+            kind="Logstash",
+            metadata={"namespace": NAMESPACE, "name": "logs"},
+            spec={
+                "version": versions.ELASTIC_STACK_VERSION,
+                "count": ls.replicas,
+                "elasticsearchRefs": [{"name": ES_NAME, "clusterName": "logs"}],
+                "pipelines": [{"pipeline.id": "services", "config.string": PIPELINE}],
+                "podTemplate": {
+                    "spec": {
+                        # The persistent queue volume ties a Logstash pod to its zone: reserved pool like the data tier.
+                        "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
+                        "affinity": pods.reserved_pool_affinity(),
+                        "topologySpreadConstraints": pods.zone_spread(LOGSTASH_POD_LABELS, ls.replicas),
+                        "securityContext": pods.pod_security(1000),
+                        "containers": [
+                            {
+                                "name": "logstash",
+                                "resources": pods.resources(ls.resources),
+                                "securityContext": pods.container_security(),
+                                "readinessProbe": pods.tcp_probe(LOGSTASH_PORT),
+                                "startupProbe": pods.slow_start(pods.http_probe(9600, "/")),
+                                "livenessProbe": pods.http_probe(9600, "/", period=20),
+                            }
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "logstash-data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": DATA_STORAGE_CLASS,
+                            "resources": {"requests": {"storage": "2Gi"}},
+                        },
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+        )
+        # The contract's name for the services' log endpoint (ECK's own Services are named <name>-ls-*).
+        k8s.core.v1.Service(
+            f"{name}-logstash-tcp",
+            metadata={"namespace": NAMESPACE, "name": ENDPOINTS["logstash"].service, "labels": pods.labels("logstash")},
+            spec={"selector": LOGSTASH_POD_LABELS, "ports": [{"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT}]},
+            opts=on_operator,
+        )
+        if ls.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-logstash",
+                metadata={"namespace": NAMESPACE, "name": "logstash"},
+                spec=pods.pdb_spec(LOGSTASH_POD_LABELS),
+                opts=child,
+            )
+        if kb.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-kibana", metadata={"namespace": NAMESPACE, "name": "kibana"}, spec=pods.pdb_spec(kibana_labels), opts=child
+            )
+
+        apps, tracing = APPS_NAMESPACE, NAMESPACES["tracing"]
+        allow_ingress(
+            "allow-elasticsearch-clients", NAMESPACE, ES_POD_LABELS, [ES_PORT], from_namespaces(apps, tracing, ECK_NAMESPACE), self
+        )
+        allow_ingress("allow-logstash-clients", NAMESPACE, LOGSTASH_POD_LABELS, [LOGSTASH_PORT], from_namespaces(apps), self)
+        # Snapshots go to S3 through STS: HTTPS out.
+        allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
+        self.register_outputs({"elasticsearch": ES_NAME})
+
+    def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+        """ECK leaves snapshot repositories to the cluster's API: a one-shot Job registers the repository and the
+        lifecycle policy. Its name carries a hash of both, so a changed schedule or bucket runs a new Job."""
+
+        def job_spec(bucket_name: str) -> dict:
+            repository = json.dumps(repository_settings(bucket_name))
+            policy = json.dumps(slm_policy(es))
+            url = f"https://{ES_NAME}-es-http:{ES_PORT}"
+            curl = 'curl -sS --fail-with-body --retry 30 --retry-all-errors --retry-delay 10 --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
+            script = (
+                f"set -e\n{curl} -X PUT {url}/_snapshot/{SNAPSHOT_REPOSITORY} -H 'Content-Type: application/json' -d '{repository}'\n"
+                f"{curl} -X PUT {url}/_slm/policy/nightly -H 'Content-Type: application/json' -d '{policy}'\n"
+            )
+            return {
+                "backoffLimit": 6,
+                "template": {
+                    "metadata": {"labels": pods.labels("elasticsearch-snapshot-setup")},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        **pods.spot_tolerant_placement(),
+                        "securityContext": pods.pod_security(100),
+                        "containers": [
+                            {
+                                "name": "register",
+                                "image": versions.CURL_IMAGE,
+                                "command": ["sh", "-c", script],
+                                "env": [pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
+                                "resources": pods.small_resources(),
+                                "securityContext": pods.container_security(),
+                                "volumeMounts": [{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+                    },
+                },
+            }
+
+        spec = pulumi.Output.from_input(bucket).apply(job_spec)
+        digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
+        k8s.batch.v1.Job(
+            f"{name}-snapshot-setup",
+            metadata={"namespace": NAMESPACE, "name": f"es-snapshot-setup-{digest}", "labels": pods.labels("elasticsearch-snapshot-setup")},
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+        )

@@ -1,0 +1,142 @@
+"""RabbitMQ through the RabbitMQ Cluster Operator: quorum queues by default, persistent, generated credentials."""
+
+# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
+# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
+# pyright: reportArgumentType=false
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from settings import versions
+from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
+from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
+
+from . import pods
+from .foundations import DATA_STORAGE_CLASS, allow_ingress, from_namespaces
+from .secrets import app_secret, generated_password, secret
+
+NAMESPACE = NAMESPACES["messaging"]
+NAME = ENDPOINTS["rabbitmq"].service  # the operator names the client Service after the cluster
+AMQP_PORT = ENDPOINTS["rabbitmq"].port
+MANAGEMENT_PORT = 15672
+METRICS_PORT = 15692  # rabbitmq_prometheus, enabled by the operator
+LABELS = {"app.kubernetes.io/name": NAME}
+APP_USER = "insight"
+OPERATOR_NAMESPACE = "rabbitmq-system"  # created by the operator's release manifest
+RABBITMQ_CONF = """default_queue_type = quorum
+cluster_partition_handling = pause_minority
+"""
+
+
+def user_setup_script() -> str:
+    """Create the services' user through the management API (idempotent PUTs), with rights on the default vhost."""
+    curl = 'curl -sS --fail-with-body --retry 30 --retry-all-errors --retry-delay 10 -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json"'
+    api = f"http://{NAME}:{MANAGEMENT_PORT}/api"
+    return (
+        "set -e\n"
+        f'{curl} -X PUT {api}/users/{APP_USER} -d "{{\\"password\\": \\"$APP_PASSWORD\\", \\"tags\\": \\"\\"}}"\n'
+        f'{curl} -X PUT {api}/permissions/%2F/{APP_USER} -d \'{{"configure": ".*", "write": ".*", "read": ".*"}}\'\n'
+    )
+
+
+def rabbitmq_security() -> dict:
+    """The operator runs RabbitMQ as uid 999; the image writes its Erlang cookie and state outside the mounted volumes."""
+    return pods.container_security(read_only_root=False)
+
+
+@dataclass(frozen=True)
+class MessagingArgs:
+    config: DataServiceConfig
+    metrics: MetricsBackend
+    depends_on: list[pulumi.Resource]
+
+
+class Messaging(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MessagingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:platform:Messaging", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        # The operator publishes no chart of its own: its pinned release manifest (CRDs, RBAC, Deployment).
+        self.operator = k8s.yaml.v2.ConfigFile(f"{name}-rabbitmq-operator", file=versions.RABBITMQ_OPERATOR_MANIFEST, opts=child)
+        cfg = args.config
+        self.cluster = k8s.apiextensions.CustomResource(
+            f"{name}-rabbitmq",
+            api_version="rabbitmq.com/v1beta1",
+            kind="RabbitmqCluster",
+            metadata={"namespace": NAMESPACE, "name": NAME},
+            spec={
+                "replicas": cfg.replicas,
+                "image": versions.RABBITMQ_IMAGE,
+                "resources": pods.resources(cfg.resources),
+                "persistence": {"storageClassName": DATA_STORAGE_CLASS, "storage": f"{cfg.storage_gib}Gi"},
+                "affinity": pods.reserved_pool_affinity(),
+                "rabbitmq": {"additionalConfig": RABBITMQ_CONF},
+                "override": {
+                    "statefulSet": {
+                        "spec": {
+                            "template": {
+                                "metadata": {"annotations": metrics_annotations(args.metrics, "rabbitmq", METRICS_PORT)},
+                                "spec": {
+                                    "priorityClassName": pods.DATA_PRIORITY_CLASS,
+                                    "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
+                                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                                    "containers": [
+                                        {
+                                            "name": "rabbitmq",
+                                            "securityContext": rabbitmq_security(),
+                                            "startupProbe": pods.slow_start(pods.tcp_probe(AMQP_PORT)),
+                                            "livenessProbe": pods.exec_probe(["rabbitmq-diagnostics", "-q", "ping"], period=30, timeout=20),
+                                        }
+                                    ],
+                                    "initContainers": [{"name": "setup-container", "securityContext": rabbitmq_security()}],
+                                },
+                            }
+                        }
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
+        )
+        if cfg.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-rabbitmq", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+            )
+
+        password = generated_password(f"{name}-rabbitmq-app", self)
+        own = secret("rabbitmq-app-user", NAMESPACE, {"username": APP_USER, "password": password}, child)
+        app_secret("rabbitmq", {"username": APP_USER, "password": password}, child)
+        k8s.batch.v1.Job(
+            f"{name}-rabbitmq-user",
+            metadata={"namespace": NAMESPACE, "name": f"rabbitmq-user-{APP_USER}", "labels": pods.labels("rabbitmq-user-setup")},
+            spec={
+                "backoffLimit": 6,
+                "template": {
+                    "metadata": {"labels": pods.labels("rabbitmq-user-setup")},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        **pods.spot_tolerant_placement(),
+                        "securityContext": pods.pod_security(100),
+                        "containers": [
+                            {
+                                "name": "create-user",
+                                "image": versions.CURL_IMAGE,
+                                "command": ["sh", "-c", user_setup_script()],
+                                "env": [
+                                    pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                                    pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+                                    pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
+                                ],
+                                "resources": pods.small_resources(),
+                                "securityContext": pods.container_security(),
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
+        )
+        allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
+        allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
+        self.register_outputs({})

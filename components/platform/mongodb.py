@@ -1,0 +1,243 @@
+"""MongoDB through MongoDB's operator (MCK): a replica set across zones, SCRAM users, nightly dumps to S3."""
+
+# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
+# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
+# pyright: reportArgumentType=false
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.iam import irsa_role
+from components.tagging import component_tags
+from settings import versions
+from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
+from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
+
+from . import pods
+from .foundations import DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
+from .secrets import app_secret, generated_password, secret
+
+NAMESPACE = NAMESPACES["data"]
+NAME = ENDPOINTS["mongodb"].service.removesuffix("-svc")  # MCK names the replica set Service <name>-svc
+PORT = ENDPOINTS["mongodb"].port
+METRICS_PORT = 9216
+LABELS = {"app": ENDPOINTS["mongodb"].service}  # MCK's pod label
+APP_USER, APP_DATABASE = "insight", "insight"
+BACKUP_USER = "backup"
+BACKUP_SERVICE_ACCOUNT = "mongodb-backup"
+BACKUP_PREFIX = "mongodb"
+MONGODB_UID = 2000  # MCK's database images run as this uid
+
+
+def backup_bucket_policy(bucket_arn: str, key_arn: str) -> str:
+    """The backup job only adds dumps under its prefix; expiry is the bucket's lifecycle rule."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": f"{bucket_arn}/{BACKUP_PREFIX}/*"},
+                # The bucket is encrypted with the stack's backups key.
+                {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key_arn},
+            ],
+        }
+    )
+
+
+def user(name: str, roles: list[tuple[str, str]]) -> dict:
+    return {
+        "name": name,
+        "db": "admin",
+        "passwordSecretRef": {"name": f"{NAME}-{name}-password"},
+        "roles": [{"name": role, "db": db} for role, db in roles],
+        "scramCredentialsSecretName": f"{NAME}-{name}-scram",
+    }
+
+
+def volume_claim(name: str, gib: int) -> dict:
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": DATA_STORAGE_CLASS,
+            "resources": {"requests": {"storage": f"{gib}Gi"}},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class MongoDBArgs:
+    config: MongoDBConfig
+    metrics: MetricsBackend
+    backups_bucket_name: pulumi.Input[str]
+    backups_bucket_arn: pulumi.Input[str]
+    backups_kms_key_arn: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+    depends_on: list[pulumi.Resource]
+
+
+class MongoDB(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MongoDBArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:platform:MongoDB", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        chart = versions.MONGODB_OPERATOR
+        # The operator watches its own namespace, where the replica set lives.
+        self.operator = k8s.helm.v4.Chart(
+            f"{name}-operator",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=NAMESPACE,
+            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
+            opts=child,
+        )
+        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, "metrics")}
+        user_secrets = [secret(f"{NAME}-{u}-password", NAMESPACE, {"password": p}, child) for u, p in passwords.items()]
+        app_secret("mongodb", {"username": APP_USER, "password": passwords[APP_USER]}, child)
+
+        cfg = args.config
+        self.replica_set = k8s.apiextensions.CustomResource(
+            f"{name}-replica-set",
+            api_version="mongodbcommunity.mongodb.com/v1",
+            kind="MongoDBCommunity",
+            metadata={"namespace": NAMESPACE, "name": NAME},
+            spec={
+                "type": "ReplicaSet",
+                "members": cfg.replicas,
+                "version": versions.MONGODB_VERSION,
+                "security": {"authentication": {"modes": ["SCRAM"]}},
+                "users": [
+                    user(APP_USER, [("readWrite", APP_DATABASE), ("dbAdmin", APP_DATABASE)]),
+                    user(BACKUP_USER, [("backup", "admin"), ("clusterMonitor", "admin")]),
+                ],
+                "prometheus": {"username": "metrics", "passwordSecretRef": {"name": f"{NAME}-metrics-password"}},
+                "additionalMongodConfig": {"storage.wiredTiger.engineConfig.journalCompressor": "zstd"},
+                "statefulSet": {
+                    "spec": {
+                        "template": {
+                            "metadata": {"annotations": metrics_annotations(args.metrics, "mongod", METRICS_PORT)},
+                            "spec": {
+                                "priorityClassName": pods.DATA_PRIORITY_CLASS,
+                                "affinity": pods.reserved_pool_affinity(),
+                                "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
+                                "containers": [
+                                    {
+                                        "name": "mongod",
+                                        "resources": pods.resources(cfg.resources),
+                                        "securityContext": pods.container_security(),
+                                        "startupProbe": pods.slow_start(pods.tcp_probe(PORT), minutes=10),
+                                        "livenessProbe": pods.tcp_probe(PORT, period=20, failures=6),
+                                    },
+                                    {
+                                        "name": "mongodb-agent",
+                                        "resources": pods.small_resources("100m", "500m", "256Mi"),
+                                        "securityContext": pods.container_security(),
+                                    },
+                                ],
+                            },
+                        },
+                        "volumeClaimTemplates": [volume_claim("data-volume", cfg.storage_gib), volume_claim("logs-volume", 2)],
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *user_secrets, *args.depends_on]),
+        )
+        if cfg.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-mongodb", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+            )
+        self._backup(name, cfg, args)
+        allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
+        self.register_outputs({})
+
+    def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
+        """A consistent dump (--oplog) of the replica set, gzipped, copied to S3 under mongodb/<date>.archive.gz."""
+        role = irsa_role(
+            f"{name}-backup",
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_provider_url=args.oidc_provider_url,
+            namespace=NAMESPACE,
+            service_account=BACKUP_SERVICE_ACCOUNT,
+            inline_policy=pulumi.Output.all(args.backups_bucket_arn, args.backups_kms_key_arn).apply(
+                lambda a: backup_bucket_policy(a[0], a[1])
+            ),
+            tags=component_tags("platform"),
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-backup",
+            metadata={"namespace": NAMESPACE, "name": BACKUP_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        labels = pods.labels("mongodb-backup")
+        upload = f"s3://$(BUCKET)/{BACKUP_PREFIX}/"
+        k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
+            spec={
+                "schedule": cfg.backup_schedule,
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "spec": {
+                        "backoffLimit": 2,
+                        "activeDeadlineSeconds": 4 * 3600,
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "automountServiceAccountToken": False,
+                                "serviceAccountName": BACKUP_SERVICE_ACCOUNT,
+                                **pods.spot_tolerant_placement(),
+                                "securityContext": pods.pod_security(999),
+                                # Dump first (init container), then upload what it wrote, with the pod's IRSA role.
+                                "initContainers": [
+                                    {
+                                        "name": "dump",
+                                        "image": versions.MONGODB_TOOLS_IMAGE,
+                                        "command": [
+                                            "sh",
+                                            "-c",
+                                            'mongodump --uri="$MONGODB_URI" --oplog --gzip --archive=/backup/dump.archive.gz',
+                                        ],
+                                        "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
+                                        "resources": pods.small_resources("250m", "1", "512Mi"),
+                                        "securityContext": pods.container_security(),
+                                        "volumeMounts": [{"name": "backup", "mountPath": "/backup"}],
+                                    }
+                                ],
+                                "containers": [
+                                    {
+                                        "name": "upload",
+                                        "image": versions.AWS_CLI_IMAGE,
+                                        "command": [
+                                            "sh",
+                                            "-c",
+                                            f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
+                                        ],
+                                        "env": [{"name": "BUCKET", "value": args.backups_bucket_name}, {"name": "HOME", "value": "/tmp"}],
+                                        "resources": pods.small_resources("100m", "500m", "256Mi"),
+                                        "securityContext": pods.container_security(),
+                                        "volumeMounts": [
+                                            {"name": "backup", "mountPath": "/backup", "readOnly": True},
+                                            {"name": "tmp", "mountPath": "/tmp"},
+                                        ],
+                                    }
+                                ],
+                                "volumes": [
+                                    {"name": "backup", "emptyDir": {"sizeLimit": f"{cfg.storage_gib}Gi"}},
+                                    {"name": "tmp", "emptyDir": {}},
+                                ],
+                            },
+                        },
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
+        )
+        allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [https_anywhere()], self)

@@ -1,0 +1,111 @@
+"""Pure builders for the pieces every platform pod shares: placement, HA spread, resources, security.
+
+They return plain Kubernetes (camelCase) structures, so the same piece serves a built-in workload and a
+custom resource's pod template, and the rendered manifests read like the YAML they become.
+"""
+
+from typing import Any
+
+from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
+from settings.platform import ResourcesConfig
+
+Obj = dict[str, Any]
+
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOST_KEY = "kubernetes.io/hostname"
+# The data tier is preempted and evicted last, the rest of the platform before the apps.
+DATA_PRIORITY_CLASS = "insight-data"
+PLATFORM_PRIORITY_CLASS = "insight-platform"
+NONROOT_UID = 1000
+
+
+def labels(app: str, component: str | None = None) -> dict[str, str]:
+    result = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "insight-platform"}
+    if component:
+        result["app.kubernetes.io/component"] = component
+    return result
+
+
+def reserved_pool_affinity() -> Obj:
+    """Stateful pods require the reserved (on-demand) pool; they carry no spot toleration at all."""
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["reserved"]}]}]
+            }
+        }
+    }
+
+
+def spot_tolerant_placement() -> Obj:
+    """Stateless platform pods tolerate the spot taint and prefer spot nodes, keeping reserved capacity for data."""
+    return {
+        "tolerations": [{"key": SPOT_TAINT_KEY, "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+        "affinity": {
+            "nodeAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 100, "preference": {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["spot"]}]}}
+                ]
+            }
+        },
+    }
+
+
+def zone_spread(match_labels: dict[str, str], replicas: int) -> list[Obj]:
+    """More than one replica: one per zone where possible (hard), and never two on one node when avoidable."""
+    if replicas < 2:
+        return []
+    return [
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": match_labels}},
+        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": match_labels}},
+    ]
+
+
+def resources(cfg: ResourcesConfig) -> Obj:
+    return {"requests": {"cpu": cfg.cpu, "memory": cfg.memory}, "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory}}
+
+
+def small_resources(cpu: str = "50m", cpu_limit: str = "200m", memory: str = "64Mi") -> Obj:
+    """Helpers and sidecars (sentinel, proxies, jobs): small fixed shapes."""
+    return resources(ResourcesConfig(cpu=cpu, cpu_limit=cpu_limit, memory=memory))
+
+
+def pod_security(uid: int = NONROOT_UID) -> Obj:
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def container_security(read_only_root: bool = True) -> Obj:
+    """Restricted profile. `read_only_root=False` only where the image writes outside its volumes (said at the call)."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def tcp_probe(port: int, period: int = 10, failures: int = 3, initial: int = 0) -> Obj:
+    return {"tcpSocket": {"port": port}, "periodSeconds": period, "failureThreshold": failures, "initialDelaySeconds": initial}
+
+
+def http_probe(port: int, path: str, period: int = 10, failures: int = 3) -> Obj:
+    return {"httpGet": {"port": port, "path": path}, "periodSeconds": period, "failureThreshold": failures}
+
+
+def exec_probe(command: list[str], period: int = 10, failures: int = 3, timeout: int = 5) -> Obj:
+    return {"exec": {"command": command}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
+
+
+def slow_start(probe: Obj, minutes: int = 5) -> Obj:
+    """A startup probe from a liveness probe: liveness waits until the process has come up once."""
+    return {**probe, "periodSeconds": 10, "failureThreshold": minutes * 6}
+
+
+def pdb_spec(match_labels: dict[str, str]) -> Obj:
+    """Voluntary disruptions (drains, upgrades) take one member at a time."""
+    return {"maxUnavailable": 1, "selector": {"matchLabels": match_labels}}
+
+
+def secret_env(name: str, secret: str, key: str) -> Obj:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
