@@ -47,12 +47,19 @@ class Record:
         return asdict(self)
 
 
+def _mask(value: Any) -> Any:
+    """A secret map keeps its keys (a Secret's `stringData` stays an object); every value is masked."""
+    if isinstance(value, dict) and value.get(SIG_KEY) is None:
+        return {k: _mask(v) for k, v in value.items()}
+    return MASK
+
+
 def plain(value: Any) -> Any:
     """Wire value -> JSON-able value: secrets masked, resource references by URN, whole floats as ints."""
     if isinstance(value, dict):
         sig = value.get(SIG_KEY)
         if sig == SIG_SECRET:
-            return MASK
+            return _mask(value.get("value"))
         if sig == SIG_RESOURCE_REF:
             return {"$ref": value.get("urn", "")}
         return {k: plain(v) for k, v in value.items()}

@@ -25,13 +25,14 @@ from .cost import CostConfig, check_cost
 from .edge import EdgeConfig, check_edge
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
+from .platform import PlatformConfig, check_platform
 from .release import ReleaseConfig, check_release
 
 PROJECT = "insight"
 Environment = Literal["test", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
-SECRET_KEYS: frozenset[str] = frozenset()
+SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey"})
 
 
 class StackConfig(Section):
@@ -44,6 +45,7 @@ class StackConfig(Section):
     node_pools: NodePoolsConfig
     release: ReleaseConfig
     cost: CostConfig
+    platform: PlatformConfig
     edge: EdgeConfig
 
     @property
@@ -66,6 +68,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_spot_pool(cfg.node_pools.spot)
     yield from check_cost(cfg.region, cfg.node_pools, cfg.cost)
     yield from check_release(cfg.environment, cfg.release)
+    yield from check_platform(cfg.environment, cfg.platform)
     yield from check_edge(cfg.environment, cfg.edge)
 
 
@@ -118,6 +121,8 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
     if region is None:
         problems.append(Problem("aws:region", MISSING, "required key is missing"))
     known = _section_keys()
+    # Secret keys are read with `require_secret` where they are used, never parsed into the model.
+    sections = {k: v for k, v in sections.items() if k not in SECRET_KEYS}
     for key, value in sections.items():
         if key not in known:
             allowed = ", ".join(sorted({*known, *SECRET_KEYS}))
