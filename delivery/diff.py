@@ -9,7 +9,7 @@ shouted about when the resource is stateful or protected.
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +91,8 @@ class ResourceChange:
     properties: tuple[PropertyChange, ...]
     protected: bool
     stateful: bool
+    # Resources that take an input from this one: a replacement hands them new IDs, which the mocks cannot show.
+    dependents: int = 0
 
     @property
     def dangerous(self) -> bool:
@@ -171,6 +173,21 @@ def _change(action: Action, *versions: Record, properties: tuple[PropertyChange,
     )
 
 
+def dependents(records: Sequence[Record], urn: str) -> set[str]:
+    """Every resource that depends on `urn`, directly or through others."""
+    users: dict[str, set[str]] = {}
+    for r in records:
+        for dependency in r.dependencies:
+            users.setdefault(dependency, set()).add(r.urn)
+    found: set[str] = set()
+    todo = [urn]
+    while todo:
+        for user in users.get(todo.pop(), set()) - found:
+            found.add(user)
+            todo.append(user)
+    return found
+
+
 def diff_records(stack: str, base: Sequence[Record], head: Sequence[Record]) -> StackDiff:
     before, after = {r.urn: r for r in base}, {r.urn: r for r in head}
     changes: list[ResourceChange] = []
@@ -184,7 +201,10 @@ def diff_records(stack: str, base: Sequence[Record], head: Sequence[Record]) -> 
             properties = tuple(_property_changes(old, new))
             if properties:
                 action: Action = "replace" if any(p.replaces for p in properties) else "update"
-                changes.append(_change(action, old, new, properties=properties))
+                change = _change(action, old, new, properties=properties)
+                if action == "replace":
+                    change = replace(change, dependents=len(dependents(head, urn)))
+                changes.append(change)
     return StackDiff(stack, tuple(changes))
 
 
@@ -212,7 +232,8 @@ def _warnings(diff: StackDiff) -> list[str]:
         cause = f" because {props} changed" if props else ""
         loss = " Its data goes with it." if c.stateful else ""
         guard = " It is protected: `pulumi up` stops at it until it is unprotected on purpose." if c.protected else ""
-        lines.append(f"> **{why} the {c.risk} resource `{c.name}` (`{c.type}`)**{cause}.{loss}{guard}")
+        users = f" {c.dependents} resources depend on it and may be replaced or updated too." if c.dependents else ""
+        lines.append(f"> **{why} the {c.risk} resource `{c.name}` (`{c.type}`)**{cause}.{loss}{guard}{users}")
     return ["> [!CAUTION]", *lines] if lines else []
 
 
@@ -231,7 +252,9 @@ def render_markdown(diff: StackDiff, base_label: str) -> str:
     changed = diff.of("update", "replace")
     body: list[str] = []
     for c in changed:
-        verb = "**replace**" if c.action == "replace" else "update in place"
+        verb = "update in place"
+        if c.action == "replace":
+            verb = f"**replace** ({c.dependents} resources depend on it)" if c.dependents else "**replace**"
         body += [f"`{c.name}` (`{c.type}`): {verb}", "", "| property | before | after | |", "|---|---|---|---|"]
         body += [
             f"| `{p.path}` | {_cell(p.before)} | {_cell(p.after)} | {'forces replacement' if p.replaces else ''} |" for p in c.properties

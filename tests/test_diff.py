@@ -30,8 +30,8 @@ def record(name: str, type_: str, inputs: dict, **options) -> Record:
         provider="",
         providers={},
         inputs=inputs,
-        dependencies=[],
         protect=options.pop("protect", False),
+        dependencies=options.pop("dependencies", []),
         retain_on_delete=False,
         **options,
     )
@@ -99,6 +99,17 @@ def test_a_replacement_of_a_protected_resource_warns_that_up_stops_there():
     assert "It is protected: `pulumi up` stops at it" in render_markdown(diff, "v1.3.2")
     # Unprotected, the same change is an ordinary replacement.
     assert diff_records("test", [VPC], [changed(VPC, cidrBlock="10.11.0.0/16")]).summary() == "+0 ~1 -0, 1 replacement"
+
+
+def test_a_replacement_counts_what_depends_on_it():
+    """The mocks keep IDs stable, so the cascade of a replaced VPC shows only as its dependents."""
+    subnet = record("subnet", "aws:ec2/subnet:Subnet", {"vpcId": "vpc-1"}, dependencies=[VPC.urn])
+    nat = record("nat", "aws:ec2/natGateway:NatGateway", {"subnetId": "subnet-1"}, dependencies=[subnet.urn])
+    head = [changed(VPC, cidrBlock="10.11.0.0/16"), subnet, nat]
+    diff = diff_records("test", [VPC, subnet, nat], head)
+    (change,) = diff.changes
+    assert change.dependents == 2
+    assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (2 resources depend on it)" in render_markdown(diff, "origin/master")
 
 
 def test_replace_on_changes_option_is_honoured():
