@@ -1,6 +1,7 @@
 """The offline preview diff: a pure function of two lists of records, and the driver that previews a base revision."""
 
 import json
+import re
 import subprocess
 
 import pulumi
@@ -243,3 +244,15 @@ def test_base_failures_are_reported_and_the_worktree_still_removed(repo, tmp_pat
     with pytest.raises(BaseFailed, match=message):
         preview_base(ref, stacks, tmp_path / "out", {}, root=repo)
     assert _worktrees(repo) == before
+
+
+def test_previewing_several_stacks_shows_progress_and_time_each(monkeypatch, tmp_path, capsys):
+    from offline import preview
+    from offline.runner import Run
+
+    monkeypatch.setattr(preview, "preview", lambda stack, build_dir, root: Run(stack, [], {}))
+    assert preview.main(["--quiet", "--build-dir", str(tmp_path), "test", "staging", "prod"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["[1/3] test"] * 2 + ["[2/3] staging"] * 2 + ["[3/3] prod"] * 2
+    assert all(re.fullmatch(r"\[\d/3\] \w+: previewing \.\.\.", line) for line in lines[::2])
+    assert all(re.fullmatch(rf"\[\d/3\] \w+: 0 resources -> {tmp_path}/\w+ \(\d+\.\ds\)", line) for line in lines[1::2])
