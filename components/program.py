@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from catalog import Catalog
 from settings import StackConfig, load_stack_config
 
 from .apps import load_service_catalog
@@ -11,11 +12,12 @@ from .cluster import Cluster, ClusterArgs
 from .dns import Dns, DnsArgs
 from .network import Network, NetworkArgs
 from .platform import Platform, PlatformArgs
+from .registry import Registry, RegistryArgs
 from .storage import Storage, StorageArgs
 from .tagging import stack_tags
 
 
-def declare(cfg: StackConfig) -> None:
+def declare(cfg: StackConfig, catalog: Catalog) -> None:
     aws_provider = aws.Provider(
         "aws",
         region=cfg.region,  # type: ignore[arg-type]
@@ -98,6 +100,16 @@ def declare(cfg: StackConfig) -> None:
         ),
         aws_opts,
     )
+    registry = Registry(
+        "registry",
+        RegistryArgs(
+            environment=cfg.environment,
+            services=[s.name for s in catalog.services],
+            config=cfg.edge.registry,
+            keep=cfg.protected,
+        ),
+        aws_opts,
+    )
 
     pulumi.export("region", cfg.region)
     pulumi.export("releaseVersion", cfg.release.version)  # CI refuses a deploy that goes backwards from it
@@ -114,11 +126,13 @@ def declare(cfg: StackConfig) -> None:
     pulumi.export("certificateArn", dns.certificate_arn)
     pulumi.export("cdnCertificateArn", dns.cdn_certificate_arn)
     pulumi.export("cdnDomainName", cdn.domain_name)
+    pulumi.export("repositoryUrls", registry.repository_urls)
+    pulumi.export("ciPushPolicyArn", registry.ci_push_policy_arn)
 
 
 def build() -> None:
     """Validate every setting first, then declare: a bad value stops the run before any resource exists."""
     cfg = load_stack_config()
-    # The service catalog too: a bad HOCON file stops the run here. Declared by Apps once the registry exists.
-    load_service_catalog(cfg.environment)
-    declare(cfg)
+    # The service catalog too: a bad HOCON file stops the run here.
+    catalog = load_service_catalog(cfg.environment)
+    declare(cfg, catalog)

@@ -135,6 +135,10 @@ CANNED: dict[str, Canned] = {
     "aws:route53/record:Record": lambda ctx, a: {"fqdn": a.inputs["name"].rstrip(".")},
     "aws:acm/certificate:Certificate": _certificate,
     "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:ecr/repository:Repository": lambda ctx, a: {
+        "repositoryUrl": f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{a.inputs['name']}",
+        "arn": ctx.arn("ecr", f"repository/{a.inputs['name']}"),
+    },
     # Generated passwords: a recognisable stand-in, so tests can prove it never leaks.
     "random:index/randomPassword:RandomPassword": lambda ctx, a: {"result": f"offline-password-{a.name}"},
     # Opaque operator installs (charts, release manifests): the objects they would create are not listed offline.

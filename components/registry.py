@@ -1,0 +1,202 @@
+"""ECR: one repository per catalog service (immutable tags, scanned on push, KMS-encrypted, aged by a
+lifecycle policy), a pull-through cache of Docker Hub, and the CI deployer's push rights on exactly these
+repositories.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from settings.edge import RegistryConfig
+
+from .tagging import component_tags
+
+DOCKER_HUB_PREFIX = "docker-hub"
+DOCKER_HUB_URL = "registry-1.docker.io"
+# ECR reads upstream credentials only from secrets named with this prefix.
+PULL_THROUGH_SECRET_PREFIX = "ecr-pullthroughcache/"
+# Cached third-party images kept per image; their tags (`7.2`) move upstream, so cache repositories are mutable.
+CACHE_KEEP_IMAGES = 10
+PUSH_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:DescribeImageScanFindings",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+]
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    environment: str
+    services: list[str]  # one repository each, named after the service
+    config: RegistryConfig
+    # Retain the repositories (and the images a rollback needs) when the stack is torn down.
+    keep: bool
+
+
+def repository_name(environment: str, service: str) -> str:
+    return f"insight-{environment}/{service}"
+
+
+def lifecycle_policy(cfg: RegistryConfig) -> dict[str, Any]:
+    """Untagged layers go first, then SNAPSHOT builds after a few days; releases are kept N deep.
+
+    ECR applies the lowest matching rule priority only, so SNAPSHOT images never count against the releases.
+    """
+
+    def rule(priority: int, description: str, selection: dict[str, Any]) -> dict[str, Any]:
+        return {"rulePriority": priority, "description": description, "selection": selection, "action": {"type": "expire"}}
+
+    return {
+        "rules": [
+            rule(
+                1,
+                f"untagged images after {cfg.untagged_days} day(s)",
+                {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": cfg.untagged_days},
+            ),
+            rule(
+                2,
+                f"SNAPSHOT builds after {cfg.snapshot_days} days",
+                {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["*-SNAPSHOT*"],
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": cfg.snapshot_days,
+                },
+            ),
+            rule(
+                3,
+                f"keep the last {cfg.keep_releases} releases",
+                {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": cfg.keep_releases},
+            ),
+        ]
+    }
+
+
+def cache_lifecycle_policy(cfg: RegistryConfig) -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"untagged images after {cfg.untagged_days} day(s)",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": cfg.untagged_days,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"keep the last {CACHE_KEEP_IMAGES} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": CACHE_KEEP_IMAGES},
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+
+
+def push_policy(repository_arns: list[str]) -> dict[str, Any]:
+    """The CI deployer may log in to the registry and push to these repositories, and nowhere else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            # GetAuthorizationToken has no resource-level permissions.
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Sid": "PushServiceImages", "Effect": "Allow", "Action": PUSH_ACTIONS, "Resource": sorted(repository_arns)},
+        ],
+    }
+
+
+class Registry(pulumi.ComponentResource):
+    repository_urls: dict[str, pulumi.Output[str]]
+    ci_push_policy_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("insight:registry:Registry", name, None, opts)
+        tags = component_tags("registry")
+        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=args.keep)
+
+        key = aws.kms.Key(
+            f"{name}-images",
+            description=f"Encryption of the insight-{args.environment} service images",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep),
+        )
+        aws.kms.Alias(f"{name}-images", name=f"alias/insight-{args.environment}-images", target_key_id=key.key_id, opts=child)
+
+        policy_text = json.dumps(lifecycle_policy(args.config))
+        repositories: dict[str, aws.ecr.Repository] = {}
+        for service in args.services:
+            repository = aws.ecr.Repository(
+                f"{name}-{service}",
+                name=repository_name(args.environment, service),
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration={"scan_on_push": True},
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+                # Only the throwaway test stack may delete a repository that still holds images.
+                force_delete=not args.keep,
+                tags={**tags, "service": service},
+                opts=kept,
+            )
+            aws.ecr.LifecyclePolicy(f"{name}-{service}", repository=repository.name, policy=policy_text, opts=child)
+            repositories[service] = repository
+
+        self._docker_hub_cache(name, args.config, tags)
+
+        push = aws.iam.Policy(
+            f"{name}-ci-push",
+            description=f"CI pushes service images to the insight-{args.environment} repositories",
+            policy=pulumi.Output.all(*[r.arn for r in repositories.values()]).apply(lambda arns: json.dumps(push_policy(list(arns)))),
+            tags=tags,
+            opts=child,
+        )
+
+        self.repository_urls = {service: r.repository_url for service, r in repositories.items()}
+        self.ci_push_policy_arn = push.arn
+        self.register_outputs({"repositoryUrls": self.repository_urls, "ciPushPolicyArn": self.ci_push_policy_arn})
+
+    def _docker_hub_cache(self, name: str, cfg: RegistryConfig, tags: dict[str, str]) -> None:
+        """Pulls of `<registry>/docker-hub/<image>` are served from ECR, fetched once from Docker Hub."""
+        child = pulumi.ResourceOptions(parent=self)
+        # Its value (Docker Hub username and access token) is set out of band, never in code or state:
+        # aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/docker-hub --secret-string '{"username":...,"accessToken":...}'
+        credentials = aws.secretsmanager.Secret(
+            f"{name}-docker-hub",
+            name=f"{PULL_THROUGH_SECRET_PREFIX}{DOCKER_HUB_PREFIX}",
+            description="Docker Hub credentials for the ECR pull-through cache (value set out of band)",
+            tags=tags,
+            opts=child,
+        )
+        rule = aws.ecr.PullThroughCacheRule(
+            f"{name}-docker-hub",
+            ecr_repository_prefix=DOCKER_HUB_PREFIX,
+            upstream_registry_url=DOCKER_HUB_URL,
+            credential_arn=credentials.arn,
+            opts=child,
+        )
+        # Repositories the cache creates get encryption and a lifecycle policy too.
+        aws.ecr.RepositoryCreationTemplate(
+            f"{name}-docker-hub",
+            prefix=DOCKER_HUB_PREFIX,
+            description="Docker Hub images cached by the pull-through rule",
+            applied_fors=["PULL_THROUGH_CACHE"],
+            image_tag_mutability="MUTABLE",
+            encryption_configurations=[{"encryption_type": "KMS"}],  # the AWS managed key: no role needed for ECR to use it
+            lifecycle_policy=json.dumps(cache_lifecycle_policy(cfg)),
+            resource_tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
+        )
