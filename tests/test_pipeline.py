@@ -147,6 +147,8 @@ def test_jobs_are_wired():
             assert spec["context"] == f"insight-{spec['stack']}", name  # each stack deploys with its own credentials
     for key in ("deploy", "build-images", "pulumi-preview"):
         assert defined[key]["parameters"]["stack"]["enum"] == list(STACKS)
+        assert "aws-identity" in defined[key]["steps"], key  # AWS through the job's OIDC token, no stored keys
+        assert all("context" in spec for spec in jobs.values() if spec["job"] == key), key  # the token needs a context
 
 
 def run_commands(steps: list[Any]) -> str:
