@@ -8,7 +8,7 @@ shouted about when the resource is stateful or protected.
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -138,15 +138,21 @@ def flatten(value: Any, path: str = "") -> dict[str, Any]:
     return {path: value}
 
 
-def forces_replacement(record: Record, path: str) -> bool:
-    props = (*REPLACED_ON_CHANGE.get(record.type, ()), *record.replace_on_changes)
+def _under(path: str, props: Iterable[str]) -> bool:
+    """`spec.selector.matchLabels.app` is under `spec.selector`; `*` covers everything."""
     return any(p in ("*", path) or path.startswith((f"{p}.", f"{p}[")) for p in props)
+
+
+def forces_replacement(record: Record, path: str) -> bool:
+    return _under(path, (*REPLACED_ON_CHANGE.get(record.type, ()), *record.replace_on_changes))
 
 
 def _property_changes(base: Record, head: Record) -> Iterator[PropertyChange]:
     before, after = flatten(base.inputs), flatten(head.inputs)
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path), after.get(path)
+        if _under(path, head.ignore_changes):
+            continue  # `pulumi up` leaves these as they are
         if old == MASK and new == MASK:
             old_digest, new_digest = base.secret_digests.get(path), head.secret_digests.get(path)
             if old_digest is None or new_digest is None or old_digest == new_digest:

@@ -119,6 +119,29 @@ def test_replace_on_changes_option_is_honoured():
     assert diff_records("test", [base], [head]).changes[0].action == "replace"
 
 
+def test_ignore_changes_option_is_honoured():
+    base = record(
+        "pool",
+        "eks:index:ManagedNodeGroup",
+        {"scalingConfig": {"desiredSize": 2, "maxSize": 6}},
+        ignore_changes=["scalingConfig.desiredSize"],
+    )
+    head = record(
+        "pool",
+        "eks:index:ManagedNodeGroup",
+        {"scalingConfig": {"desiredSize": 4, "maxSize": 6}},
+        ignore_changes=["scalingConfig.desiredSize"],
+    )
+    assert diff_records("test", [base], [head]).changes == ()
+    head = record(
+        "pool",
+        "eks:index:ManagedNodeGroup",
+        {"scalingConfig": {"desiredSize": 4, "maxSize": 9}},
+        ignore_changes=["scalingConfig.desiredSize"],
+    )
+    assert [p.path for p in diff_records("test", [base], [head]).changes[0].properties] == ["scalingConfig.maxSize"]
+
+
 def test_a_changed_secret_shows_as_changed_and_never_by_value():
     base = record("db", "kubernetes:core/v1:Secret", {"stringData": {"password": MASK}}, secret_digests={"stringData.password": "1111"})
     same = record("db", "kubernetes:core/v1:Secret", {"stringData": {"password": MASK}}, secret_digests={"stringData.password": "1111"})
