@@ -55,7 +55,7 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
     )
     storage = Storage(
         "storage",
-        StorageArgs(environment=cfg.environment, account_id=cfg.account_id, config=cfg.edge.storage, keep=cfg.protected),
+        StorageArgs(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, keep=cfg.protected),
         aws_opts,
     )
     Platform(

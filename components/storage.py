@@ -20,7 +20,7 @@ from .tagging import component_tags
 TLS_MIN_VERSION = 1.2
 # Prefixes inside the logs bucket, one per producer; consumers write where the policy admits them.
 S3_ACCESS_LOG_PREFIX = "s3"
-LOAD_BALANCER_LOG_PREFIX = "alb"
+LOAD_BALANCER_LOG_PREFIX = "nlb"  # AppService writes under nlb/<service>/
 CDN_LOG_PREFIX = "cloudfront"
 # CloudFront delivers logs through CloudWatch Logs' vended delivery, whose sources live in us-east-1.
 CDN_LOG_DELIVERY_REGION = "us-east-1"
@@ -30,6 +30,7 @@ CDN_LOG_DELIVERY_REGION = "us-east-1"
 class StorageArgs:
     environment: str
     account_id: str
+    region: str
     config: StorageConfig
     # Protect and retain the irreplaceable buckets (assets, backups) and their key.
     keep: bool
@@ -67,9 +68,27 @@ def bucket_policy(bucket_arn: str, grants: list[dict[str, Any]] | None = None) -
     return json.dumps({"Version": "2012-10-17", "Statement": [*tls_only_statements(bucket_arn), *(grants or [])]})
 
 
-def log_delivery_grants(bucket_arn: str, account_id: str, elb_account_arn: str) -> list[dict[str, Any]]:
-    """Who may write into the logs bucket, each under its own prefix and only for this account."""
-    same_account = {"StringEquals": {"aws:SourceAccount": account_id}}
+def log_delivery_grants(bucket_arn: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    """Who may write into the logs bucket, each under its own prefix and only for this account.
+
+    Network load balancer and CloudFront (standard logging v2) logs both come through CloudWatch Logs'
+    vended delivery, which first checks the bucket's ACL and writes with bucket-owner-full-control.
+    """
+    same_account = {"aws:SourceAccount": account_id}
+
+    def vended(sid: str, prefix: str, source_arn: str) -> dict[str, Any]:
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{prefix}/*",
+            "Condition": {
+                "StringEquals": {**same_account, "s3:x-amz-acl": "bucket-owner-full-control"},
+                "ArnLike": {"aws:SourceArn": source_arn},
+            },
+        }
+
     return [
         {
             "Sid": "S3ServerAccessLogs",
@@ -77,27 +96,18 @@ def log_delivery_grants(bucket_arn: str, account_id: str, elb_account_arn: str) 
             "Principal": {"Service": "logging.s3.amazonaws.com"},
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/{S3_ACCESS_LOG_PREFIX}/*",
-            "Condition": same_account,
+            "Condition": {"StringEquals": same_account},
         },
         {
-            # Regions older than August 2022 deliver load balancer logs from a regional ELB account.
-            "Sid": "LoadBalancerAccessLogs",
-            "Effect": "Allow",
-            "Principal": {"AWS": elb_account_arn},
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/{LOAD_BALANCER_LOG_PREFIX}/AWSLogs/{account_id}/*",
-        },
-        {
-            "Sid": "CloudFrontAccessLogs",
+            "Sid": "LogDeliveryAclCheck",
             "Effect": "Allow",
             "Principal": {"Service": "delivery.logs.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/{CDN_LOG_PREFIX}/*",
-            "Condition": {
-                **same_account,
-                "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{CDN_LOG_DELIVERY_REGION}:{account_id}:delivery-source:*"},
-            },
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": same_account},
         },
+        vended("LoadBalancerAccessLogs", LOAD_BALANCER_LOG_PREFIX, f"arn:aws:logs:{region}:{account_id}:*"),
+        vended("CloudFrontAccessLogs", CDN_LOG_PREFIX, f"arn:aws:logs:{CDN_LOG_DELIVERY_REGION}:{account_id}:delivery-source:*"),
     ]
 
 
@@ -187,13 +197,10 @@ class Storage(pulumi.ComponentResource):
         )
 
         self.logs, logs_block = self._bucket(f"{name}-logs", "logs", kms_key_arn=None, opts=pulumi.ResourceOptions(parent=self))
-        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.logs_policy = aws.s3.BucketPolicy(
             f"{name}-logs",
             bucket=self.logs.id,
-            policy=pulumi.Output.all(self.logs.arn, elb_account.arn).apply(
-                lambda a: bucket_policy(a[0], log_delivery_grants(a[0], args.account_id, a[1]))
-            ),
+            policy=self.logs.arn.apply(lambda arn: bucket_policy(arn, log_delivery_grants(arn, args.account_id, args.region))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_block]),
         )
 

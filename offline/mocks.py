@@ -155,12 +155,6 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
     },
     "aws:index/getPartition:getPartition": lambda ctx, _: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
-    # The regional account load balancers deliver access logs from (the ELB account of the region).
-    "aws:elb/getServiceAccount:getServiceAccount": lambda ctx, _: {
-        "arn": "arn:aws:iam::123456789012:root",
-        "id": "123456789012",
-        "region": ctx.region,
-    },
 }
 
 

@@ -109,14 +109,23 @@ def test_logs_bucket_admits_each_log_producer_under_its_prefix(run):
     assert s3["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert s3["Resource"] == f"{arn}/{S3_ACCESS_LOG_PREFIX}/*"
     assert s3["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
-    alb = statement(policy, "LoadBalancerAccessLogs")
-    assert alb["Resource"] == f"{arn}/{LOAD_BALANCER_LOG_PREFIX}/AWSLogs/{account}/*"
-    assert alb["Principal"]["AWS"].startswith("arn:aws:iam::")
-    cdn = statement(policy, "CloudFrontAccessLogs")
-    assert cdn["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
-    assert cdn["Resource"] == f"{arn}/{CDN_LOG_PREFIX}/*"
-    assert cdn["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:logs:us-east-1:{account}:delivery-source:*"}
-    assert {s["Action"] for s in policy["Statement"] if s["Effect"] == "Allow"} == {"s3:PutObject"}
+    acl_check = statement(policy, "LogDeliveryAclCheck")
+    assert (acl_check["Action"], acl_check["Resource"]) == ("s3:GetBucketAcl", arn)
+    region = {"test": "us-west-2", "staging": "us-west-2", "prod": "ap-northeast-1"}[run.stack]
+    for sid, prefix, source in (
+        ("LoadBalancerAccessLogs", LOAD_BALANCER_LOG_PREFIX, f"arn:aws:logs:{region}:{account}:*"),
+        ("CloudFrontAccessLogs", CDN_LOG_PREFIX, f"arn:aws:logs:us-east-1:{account}:delivery-source:*"),
+    ):
+        vended = statement(policy, sid)
+        assert vended["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+        assert vended["Resource"] == f"{arn}/{prefix}/*"
+        assert vended["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"},
+            "ArnLike": {"aws:SourceArn": source},
+        }
+    grants = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert {s["Action"] for s in grants} == {"s3:PutObject", "s3:GetBucketAcl"}
+    assert all(s["Condition"]["StringEquals"]["aws:SourceAccount"] == account for s in grants)
 
 
 @pytest.mark.parametrize("purpose", ("assets", "backups"))
