@@ -18,6 +18,8 @@ from offline.recorder import MASK, Record, property_path
 # Properties whose change makes the provider delete and recreate the resource (per its schema's
 # forceNew, or the Kubernetes API's immutable fields). One table, by resource type.
 REPLACED_ON_CHANGE: dict[str, tuple[str, ...]] = {
+    # A provider in another region is another provider: everything it manages is replaced with it.
+    "pulumi:providers:aws": ("region",),
     "aws:ec2/vpc:Vpc": ("cidrBlock", "instanceTenancy"),
     "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone", "availabilityZoneId", "vpcId"),
     "aws:ec2/natGateway:NatGateway": ("subnetId", "allocationId", "connectivityType"),
@@ -180,10 +182,11 @@ def _change(action: Action, *versions: Record, properties: tuple[PropertyChange,
 
 
 def dependents(records: Sequence[Record], urn: str) -> set[str]:
-    """Every resource that depends on `urn`, directly or through others."""
+    """Every resource that depends on `urn` or is managed by it (a provider), directly or through others."""
     users: dict[str, set[str]] = {}
     for r in records:
-        for dependency in r.dependencies:
+        providers = {ref.rsplit("::", 1)[0] for ref in (r.provider, *r.providers.values()) if ref}
+        for dependency in {*r.dependencies, *providers}:
             users.setdefault(dependency, set()).add(r.urn)
     found: set[str] = set()
     todo = [urn]

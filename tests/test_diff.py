@@ -28,7 +28,7 @@ def record(name: str, type_: str, inputs: dict, **options) -> Record:
         parent=STACK,
         custom=True,
         remote=False,
-        provider="",
+        provider=options.pop("provider", ""),
         providers={},
         inputs=inputs,
         protect=options.pop("protect", False),
@@ -111,6 +111,15 @@ def test_a_replacement_counts_what_depends_on_it():
     (change,) = diff.changes
     assert change.dependents == 2
     assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (2 resources depend on it)" in render_markdown(diff, "origin/master")
+
+
+def test_a_provider_moved_to_another_region_takes_what_it_manages_with_it():
+    provider = record("aws", "pulumi:providers:aws", {"region": "us-west-2"})
+    vpc = record("vpc", VPC.type, VPC.inputs, provider=f"{provider.urn}::a1b2", protect=True)
+    moved = record("aws", "pulumi:providers:aws", {"region": "us-east-1"})
+    diff = diff_records("test", [provider, vpc], [moved, vpc])
+    (change,) = diff.changes
+    assert (change.action, change.dependents) == ("replace", 1)
 
 
 def test_replace_on_changes_option_is_honoured():
