@@ -205,6 +205,8 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.name = args.name
+        # Nodes pull images with this role: the registry grants it the pull-through cache.
+        self.node_role_name = node_role.name
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)

@@ -104,6 +104,9 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
         "registry",
         RegistryArgs(
             environment=cfg.environment,
+            account_id=cfg.account_id,
+            region=cfg.region,
+            node_role_name=cluster.node_role_name,
             services=[s.name for s in catalog.services],
             config=cfg.edge.registry,
             keep=cfg.protected,

@@ -36,6 +36,10 @@ PUSH_ACTIONS = [
 @dataclass(frozen=True)
 class RegistryArgs:
     environment: str
+    account_id: str
+    region: str
+    # The nodes' role: kubelet pulls with it, so it may fill the pull-through cache.
+    node_role_name: pulumi.Input[str]
     services: list[str]  # one repository each, named after the service
     config: RegistryConfig
     # Retain the repositories (and the images a rollback needs) when the stack is torn down.
@@ -106,6 +110,21 @@ def cache_lifecycle_policy(cfg: RegistryConfig) -> dict[str, Any]:
     }
 
 
+def pull_through_policy(account_id: str, region: str) -> dict[str, Any]:
+    """A first pull of an upstream image creates its cache repository and imports the image."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FillDockerHubCache",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{DOCKER_HUB_PREFIX}/*",
+            }
+        ],
+    }
+
+
 def push_policy(repository_arns: list[str]) -> dict[str, Any]:
     """The CI deployer may log in to the registry and push to these repositories, and nowhere else."""
     return {
@@ -155,7 +174,7 @@ class Registry(pulumi.ComponentResource):
             aws.ecr.LifecyclePolicy(f"{name}-{service}", repository=repository.name, policy=policy_text, opts=child)
             repositories[service] = repository
 
-        self._docker_hub_cache(name, args.config, tags)
+        self._docker_hub_cache(name, args, tags)
 
         push = aws.iam.Policy(
             f"{name}-ci-push",
@@ -169,7 +188,7 @@ class Registry(pulumi.ComponentResource):
         self.ci_push_policy_arn = push.arn
         self.register_outputs({"repositoryUrls": self.repository_urls, "ciPushPolicyArn": self.ci_push_policy_arn})
 
-    def _docker_hub_cache(self, name: str, cfg: RegistryConfig, tags: dict[str, str]) -> None:
+    def _docker_hub_cache(self, name: str, args: RegistryArgs, tags: dict[str, str]) -> None:
         """Pulls of `<registry>/docker-hub/<image>` are served from ECR, fetched once from Docker Hub."""
         child = pulumi.ResourceOptions(parent=self)
         # Its value (Docker Hub username and access token) is set out of band, never in code or state:
@@ -196,7 +215,15 @@ class Registry(pulumi.ComponentResource):
             applied_fors=["PULL_THROUGH_CACHE"],
             image_tag_mutability="MUTABLE",
             encryption_configurations=[{"encryption_type": "KMS"}],  # the AWS managed key: no role needed for ECR to use it
-            lifecycle_policy=json.dumps(cache_lifecycle_policy(cfg)),
+            lifecycle_policy=json.dumps(cache_lifecycle_policy(args.config)),
             resource_tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
         )
+        fill = aws.iam.Policy(
+            f"{name}-pull-through",
+            description="Nodes fill the Docker Hub pull-through cache on a first pull",
+            policy=json.dumps(pull_through_policy(args.account_id, args.region)),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-pull-through", role=args.node_role_name, policy_arn=fill.arn, opts=child)

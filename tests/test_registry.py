@@ -105,3 +105,14 @@ def test_push_policy_never_widens_to_every_repository():
     assert [s["Action"] for s in wildcard] == ["ecr:GetAuthorizationToken"]
     assert statements[1]["Resource"] == ["arn:aws:ecr:us-west-2:1:repository/a", "arn:aws:ecr:us-west-2:1:repository/b"]
     assert statements[1]["Action"] == PUSH_ACTIONS
+
+
+def test_nodes_may_fill_the_docker_hub_cache_and_nothing_more(run):
+    policy = json.loads(run.one("aws:iam/policy:Policy", "registry-pull-through").inputs["policy"])
+    (grant,) = policy["Statement"]
+    assert sorted(grant["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    assert grant["Resource"] == f"arn:aws:ecr:{REGIONS[run.stack]}:{ACCOUNTS[run.stack]}:repository/{DOCKER_HUB_PREFIX}/*"
+    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "registry-pull-through")
+    node_role = run.one("aws:iam/role:Role", "cluster-node")
+    assert attachment.inputs["role"] == "cluster-node"  # the mock names an unnamed role after its resource
+    assert node_role.urn in attachment.dependencies
