@@ -1,5 +1,5 @@
-"""Which image CI builds and pushes for each catalog service, and where: the stack's own ECR registry,
-one repository per service, tagged with the release version the stack will run.
+"""Which image CI builds and pushes for each catalog service, and where: the stack's own ECR registry, in
+the repository components.registry declares for the service, tagged with the release version the stack will run.
 
 `python -m delivery.images <stack> <version>` prints `<service> <image reference>` per line for CI's loop.
 """
@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from catalog import CatalogError, load_catalog
+from components.registry import repository_name
 from offline.stackfile import read_stack_file
 from settings import PROJECT
 
@@ -18,8 +19,8 @@ def registry(account_id: str, region: str) -> str:
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
 
 
-def image_refs(services: list[str], registry_host: str, version: str) -> dict[str, str]:
-    return {name: f"{registry_host}/{name}:{version}" for name in sorted(services)}
+def image_refs(environment: str, services: list[str], registry_host: str, version: str) -> dict[str, str]:
+    return {name: f"{registry_host}/{repository_name(environment, name)}:{version}" for name in sorted(services)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stack_file = read_stack_file(args.stack)
     host = registry(str(stack_file.raw(f"{PROJECT}:accountId")), str(stack_file.raw("aws:region")))
-    for name, ref in image_refs(services, host, args.version).items():
+    for name, ref in image_refs(args.stack, services, host, args.version).items():
         print(name, ref)
     return 0
 

@@ -235,6 +235,6 @@ def test_images_are_one_per_catalog_service_in_the_stacks_registry(stack, versio
     assert images_main([stack, version]) == 0
     lines = capsys.readouterr().out.splitlines()
     services = sorted(s.name for s in load_catalog(stack).services)
-    assert lines == [f"{name} {registry}/{name}:{version}" for name in services]
+    assert lines == [f"{name} {registry}/insight-{stack}/{name}:{version}" for name in services]
     assert images_main(["prod", version]) == 2
     assert "is a SNAPSHOT and goes to test, not prod" in capsys.readouterr().err
