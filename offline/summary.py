@@ -9,6 +9,7 @@ from collections.abc import Callable
 from costing.report import cost_section, deploy_time_section
 from delivery.mermaid import component_graph
 
+from .edge_summary import edge_section
 from .policies import policy_section
 from .runner import Run
 
@@ -55,6 +56,7 @@ SECTIONS: list[Section] = [
     component_tree,
     component_graph,
     stack_outputs,
+    edge_section,
     cost_section,
     deploy_time_section,
     policy_section,
