@@ -4,7 +4,8 @@ import pulumi
 import pulumi_aws as aws
 
 from catalog import Catalog
-from settings import StackConfig, load_stack_config
+from settings import ConfigError, StackConfig, load_stack_config
+from settings.edge import check_public_hostnames
 
 from .apps import load_service_catalog
 from .cdn import Cdn, CdnArgs
@@ -138,4 +139,8 @@ def build() -> None:
     cfg = load_stack_config()
     # The service catalog too: a bad HOCON file stops the run here.
     catalog = load_service_catalog(cfg.environment)
+    public = {s.name: s.hostname for s in catalog.services if s.hostname is not None}
+    problems = list(check_public_hostnames(cfg.edge, public))
+    if problems:
+        raise ConfigError(f"Pulumi.{cfg.environment}.yaml", problems)
     declare(cfg, catalog)

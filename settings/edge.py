@@ -117,3 +117,21 @@ def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
             storage.log_retention_days,
             f"must be greater than edge.storage.logTransitionDays ({storage.log_transition_days}): S3 expires after it transitions",
         )
+
+
+def check_public_hostnames(edge: EdgeConfig, hostnames: dict[str, str]) -> Iterator[Problem]:
+    """The CDN and the public services share the zone: no name twice, and `/api/*` must reach a public service.
+
+    `hostnames` maps each public catalog service to its hostname label (`api` for api.<domain>).
+    """
+    services = {f"{label}.{edge.domain}": service for service, label in hostnames.items()}
+    for i, alias in enumerate(edge.cdn_aliases):
+        if alias in services:
+            yield Problem(f"edge.cdnAliases[{i}]", alias, f"already the hostname of the public service {services[alias]}")
+    if edge.api_hostname not in services:
+        labels = ", ".join(sorted(hostnames.values())) or "none"
+        yield Problem(
+            "edge.domain",
+            edge.domain,
+            f"the CDN forwards /api/* to {edge.api_hostname}, but no public service has hostname = api (public hostnames: {labels})",
+        )

@@ -27,7 +27,7 @@ def test_https_only_with_tls_1_2_and_the_us_east_1_certificate(run):
     behaviors = [dist.inputs["defaultCacheBehavior"], *dist.inputs["orderedCacheBehaviors"]]
     assert {b["viewerProtocolPolicy"] for b in behaviors} <= {"redirect-to-https", "https-only"}
     domain = DOMAINS[run.stack]
-    assert dist.inputs["aliases"] == [domain, f"www.{domain}"]
+    assert dist.inputs["aliases"] == [domain, f"static.{domain}"]
 
 
 def test_assets_come_from_s3_through_origin_access_control(run):
@@ -120,7 +120,7 @@ def test_alias_records_point_at_the_distribution(run):
     domain = DOMAINS[run.stack]
     records = [r for r in run.of_type("aws:route53/record:Record") if r.name.startswith("cdn-")]
     assert sorted((r.inputs["name"], r.inputs["type"]) for r in records) == sorted(
-        (name, t) for name in (domain, f"www.{domain}") for t in ("A", "AAAA")
+        (name, t) for name in (domain, f"static.{domain}") for t in ("A", "AAAA")
     )
     zone_id = run.outputs["zoneId"]
     for record in records:

@@ -2,8 +2,11 @@
 
 import pytest
 
-from settings.edge import covered_by, hostname_problem, in_zone
+from offline.runner import run_stack
+from settings import ConfigError
+from settings.edge import EdgeConfig, check_public_hostnames, covered_by, hostname_problem, in_zone
 
+from .conftest import raw_sections
 from .test_config_errors import problems_for, set_path
 
 
@@ -68,3 +71,28 @@ def test_wildcards_cover_exactly_one_label():
     assert not covered_by("a.b.x.io", names) and not covered_by("y.io", names)
     assert hostname_problem("*.x.io", wildcard=True) is None and hostname_problem("*.x.io") is not None
     assert in_zone("a.x.io", "x.io") and not in_zone("ax.io", "x.io")
+
+
+def test_cdn_alias_may_not_take_a_public_service_hostname():
+    edge = EdgeConfig(domain="x.io", certificate_sans=["*.x.io"], cdn_aliases=["x.io", "www.x.io"])
+    (problem,) = check_public_hostnames(edge, {"api-gateway": "api", "web": "www"})
+    assert (problem.path, problem.value) == ("edge.cdnAliases[1]", "www.x.io")
+    assert problem.message == "already the hostname of the public service web"
+
+
+def test_api_behavior_needs_a_public_api_service():
+    edge = EdgeConfig(domain="x.io", certificate_sans=["*.x.io"], cdn_aliases=["x.io"])
+    (problem,) = check_public_hostnames(edge, {"web": "www"})
+    assert "the CDN forwards /api/* to api.x.io, but no public service has hostname = api (public hostnames: www)" in problem.message
+    assert list(check_public_hostnames(edge, {"web": "www", "api-gateway": "api"})) == []
+
+
+def test_catalog_clash_stops_the_run_before_anything_is_declared():
+    edge = raw_sections("prod")["edge"]
+    edge["cdnAliases"] = ["insight.example.com", "www.insight.example.com"]
+    with pytest.raises(ConfigError) as caught:
+        run_stack("prod", overrides={"insight:edge": edge})
+    assert (
+        "Pulumi.prod.yaml: insight:edge.cdnAliases[1] = 'www.insight.example.com': already the hostname of the public service web"
+        in caught.value.render()
+    )
