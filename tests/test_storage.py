@@ -131,8 +131,7 @@ def test_logs_bucket_admits_each_log_producer_under_its_prefix(run):
 @pytest.mark.parametrize("purpose", ("assets", "backups"))
 def test_access_logged_to_the_logs_bucket(run, purpose):
     logging = companion(run, "aws:s3/bucketLogging:BucketLogging", purpose)
-    logs_bucket_id = companion(run, "aws:s3/bucketLogging:BucketLogging", purpose).inputs["targetBucket"]
-    assert logs_bucket_id == companion(run, "aws:s3/bucketPolicy:BucketPolicy", "logs").inputs["bucket"]
+    assert logging.inputs["targetBucket"] == companion(run, "aws:s3/bucketPolicy:BucketPolicy", "logs").inputs["bucket"]
     assert logging.inputs["targetPrefix"] == f"{S3_ACCESS_LOG_PREFIX}/{purpose}/"
     # Delivery starts only once the logs bucket admits the logging service.
     assert companion(run, "aws:s3/bucketPolicy:BucketPolicy", "logs").urn in logging.dependencies
