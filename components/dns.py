@@ -18,12 +18,14 @@ QUERY_LOG_PREFIX = "/aws/route53"
 # Only Amazon's CA may issue certificates for the zone.
 CAA_RECORDS = ['0 issue "amazon.com"', '0 issuewild "amazon.com"']
 VALIDATION_TTL = 300
+DELEGATION_TTL = 172_800  # two days, as Route53 sets its own NS records
 
 
 @dataclass(frozen=True)
 class DnsArgs:
     domain: str
     certificate_sans: list[str]
+    delegations: dict[str, list[str]]  # subdomain -> its zone's name servers
     account_id: str
     query_log_retention_days: int
     # A provider for us-east-1 with the stack's default tags and allowed account.
@@ -102,6 +104,10 @@ class Dns(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         aws.route53.Record(f"{name}-caa", zone_id=zone.zone_id, name=args.domain, type="CAA", ttl=3600, records=CAA_RECORDS, opts=child)
+        for sub, servers in args.delegations.items():
+            aws.route53.Record(
+                f"{name}-ns-{sub}", zone_id=zone.zone_id, name=sub, type="NS", ttl=DELEGATION_TTL, records=servers, opts=child
+            )
 
         names = [args.domain, *args.certificate_sans]
         regional = aws.acm.Certificate(

@@ -80,6 +80,7 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
         DnsArgs(
             domain=cfg.edge.domain,
             certificate_sans=cfg.edge.certificate_sans,
+            delegations=cfg.edge.delegations,
             account_id=cfg.account_id,
             query_log_retention_days=cfg.edge.query_log_retention_days,
             us_east_1=us_east_1,

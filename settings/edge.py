@@ -14,6 +14,8 @@ from .network import LOG_RETENTION_DAYS
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
 MIN_IA_TRANSITION_DAYS = 30
+# A delegation answers only as long as one of its name servers does; Route53 hands out four.
+MIN_NAME_SERVERS, MAX_NAME_SERVERS = 2, 8
 # Access logs are audit evidence: kept at least this long, prod at least a year.
 MIN_LOG_RETENTION_DAYS = {"test": 30, "staging": 90, "prod": 365}
 
@@ -60,6 +62,9 @@ class EdgeConfig(Section):
     domain: str
     # Extra names on both certificates, besides the domain itself; each inside the zone.
     certificate_sans: list[str] = Field(default_factory=list)
+    # Subdomains whose zones live in another stack's account (prod delegates test and staging): their name
+    # servers, copied from that stack's `nameServers` output once it is up.
+    delegations: dict[str, list[str]] = Field(default_factory=dict)
     # Names the CDN answers to; each inside the zone and covered by the certificate.
     cdn_aliases: list[str]
     waf: bool = False
@@ -102,6 +107,15 @@ def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
         yield Problem(
             "edge.certificateSans", edge.certificate_sans, f"must cover the API hostname {edge.api_hostname} (e.g. *.{edge.domain})"
         )
+    for sub, servers in edge.delegations.items():
+        if hostname_problem(sub) or not sub.endswith(f".{edge.domain}"):
+            yield Problem(f"edge.delegations.{sub}", sub, f"must be a valid hostname below the zone, ending with .{edge.domain}")
+        elif not MIN_NAME_SERVERS <= len(servers) <= MAX_NAME_SERVERS:
+            yield Problem(f"edge.delegations.{sub}", servers, f"needs {MIN_NAME_SERVERS} to {MAX_NAME_SERVERS} name servers")
+        for server in servers:
+            problem = hostname_problem(server)
+            if problem:
+                yield Problem(f"edge.delegations.{sub}", server, f"name server {problem}")
     if edge.query_log_retention_days not in LOG_RETENTION_DAYS:
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
         yield Problem("edge.queryLogRetentionDays", edge.query_log_retention_days, f"allowed: {allowed}")

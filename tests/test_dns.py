@@ -5,8 +5,9 @@ import json
 import pytest
 
 from components.dns import CAA_RECORDS, validated_names
+from offline.runner import run_stack
 
-from .conftest import declared
+from .conftest import declared, raw_sections
 from .helpers import aws_provider_of
 
 DOMAINS = {"test": "test.insight.example.com", "staging": "staging.insight.example.com", "prod": "insight.example.com"}
@@ -93,3 +94,14 @@ def test_zone_protected_and_retained_outside_test(stack):
 
 def test_wildcards_fold_onto_their_base_name():
     assert validated_names(["x.io", "*.x.io", "api.x.io", "*.api.x.io"]) == ["x.io", "api.x.io"]
+
+
+def test_delegated_subdomains_get_ns_records():
+    edge = raw_sections("prod")["edge"]
+    servers = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"]
+    edge["delegations"] = {"test.insight.example.com": servers}
+    run = run_stack("prod", overrides={"insight:edge": edge})
+    record = run.one("aws:route53/record:Record", "dns-ns-test.insight.example.com")
+    assert (record.inputs["type"], record.inputs["name"], record.inputs["records"]) == ("NS", "test.insight.example.com", servers)
+    assert record.inputs["ttl"] == 172_800
+    assert not [r for r in declared("prod").of_type("aws:route53/record:Record") if r.inputs["type"] == "NS"]

@@ -38,6 +38,14 @@ from .test_config_errors import problems_for, set_path
         ("test", "edge.queryLogRetentionDays", 45, "insight:edge.queryLogRetentionDays = 45: allowed: 1, 3, 5"),
         ("staging", "edge.registry.keepReleases", 0, "insight:edge.registry.keepReleases = 0: Input should be greater than or equal to 1"),
         ("prod", "edge.waf", "sometimes", "Input should be a valid boolean"),
+        (
+            "prod",
+            "edge.delegations",
+            {"dev.example.org": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"]},
+            "insight:edge.delegations.dev.example.org = 'dev.example.org': must be a valid hostname below the zone",
+        ),
+        ("prod", "edge.delegations", {"test.insight.example.com": ["ns-1.awsdns-01.org"]}, "needs 2 to 8 name servers"),
+        ("prod", "edge.delegations", {"test.insight.example.com": ["ns-1.awsdns-01.org", "ns_2"]}, "= 'ns_2': name server not a valid"),
     ],
 )
 def test_bad_edge_value_names_file_key_value_and_rule(stack, path, value, expected):
@@ -48,7 +56,7 @@ def test_bad_edge_value_names_file_key_value_and_rule(stack, path, value, expect
 def test_unknown_edge_key_lists_the_allowed_ones():
     lines = problems_for("prod", lambda s: set_path(s, "edge.wafEnabled", True))
     assert any(
-        "insight:edge.wafEnabled = True: unknown key; allowed keys here: cdnAliases, certificateSans, domain" in line for line in lines
+        "insight:edge.wafEnabled = True: unknown key; allowed keys here: cdnAliases, certificateSans, delegations, domain" in line for line in lines
     )
 
 
