@@ -1,6 +1,8 @@
 """Bad `insight:edge` values stop the run with one clear line each; the hostname rules on their own."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from offline.runner import run_stack
 from settings import ConfigError
@@ -56,7 +58,8 @@ def test_bad_edge_value_names_file_key_value_and_rule(stack, path, value, expect
 def test_unknown_edge_key_lists_the_allowed_ones():
     lines = problems_for("prod", lambda s: set_path(s, "edge.wafEnabled", True))
     assert any(
-        "insight:edge.wafEnabled = True: unknown key; allowed keys here: cdnAliases, certificateSans, delegations, domain" in line for line in lines
+        "insight:edge.wafEnabled = True: unknown key; allowed keys here: cdnAliases, certificateSans, delegations, domain" in line
+        for line in lines
     )
 
 
@@ -104,3 +107,26 @@ def test_catalog_clash_stops_the_run_before_anything_is_declared():
         "Pulumi.prod.yaml: insight:edge.cdnAliases[1] = 'www.insight.example.com': already the hostname of the public service web"
         in caught.value.render()
     )
+
+
+LABELS = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\Z")
+ZONES = st.lists(LABELS, min_size=2, max_size=4).map(".".join)
+
+
+@given(ZONES)
+def test_any_name_of_valid_labels_is_a_hostname(zone):
+    assert hostname_problem(zone) is None
+    assert hostname_problem(f"*.{zone}", wildcard=True) is None
+
+
+@given(ZONES, st.sampled_from(["_", "A", " ", "é", ".."]))
+def test_a_bad_character_anywhere_is_refused(zone, bad):
+    assert hostname_problem(f"x{bad}{zone}") is not None
+
+
+@given(LABELS, LABELS, ZONES)
+def test_a_wildcard_covers_one_label_and_no_more(first, second, zone):
+    names = [zone, f"*.{zone}"]
+    assert covered_by(zone, names) and covered_by(f"{first}.{zone}", names)
+    assert not covered_by(f"{first}.{second}.{zone}", names)
+    assert in_zone(f"{first}.{zone}", zone) and not in_zone(f"{first}{zone}", zone)
