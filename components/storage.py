@@ -146,6 +146,8 @@ def lifecycle_rules(purpose: str, cfg: StorageConfig) -> list[aws.s3.BucketLifec
             "status": "Enabled",
             "filter": {"prefix": ""},
             "noncurrent_version_expiration": {"noncurrent_days": cfg.noncurrent_version_days},
+            # A delete marker left with no versions behind it is removed too.
+            "expiration": {"expired_object_delete_marker": True},
         },
         {
             "id": "abort-incomplete-uploads",

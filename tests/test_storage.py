@@ -75,6 +75,7 @@ def test_versioning_and_lifecycle(run, purpose):
     assert all(r["status"] == "Enabled" for r in rules.values())
     defaults = StorageConfig()
     assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": defaults.noncurrent_version_days}
+    assert rules["expire-noncurrent-versions"]["expiration"] == {"expiredObjectDeleteMarker": True}
     assert rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"] == {
         "daysAfterInitiation": defaults.abort_incomplete_upload_days
     }
