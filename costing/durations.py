@@ -54,7 +54,9 @@ CUSTOM_RESOURCE_READINESS: dict[str, Duration] = {
     "MongoDBCommunity": Duration(240, "replica set initiated and members in sync"),
 }
 AWAITED_CUSTOM_RESOURCE = Duration(120, "operator reconciles it to Ready")
-LOAD_BALANCER_SERVICE = Duration(150, "Service of type LoadBalancer: the controller provisions the NLB and publishes its hostname")
+# Pulumi waits for the Service's load balancer hostname, which the controller publishes once it has created the
+# NLB (about a minute); the NLB finishes provisioning a few minutes later without holding the deploy.
+LOAD_BALANCER_SERVICE = Duration(60, "Service of type LoadBalancer: the controller creates the NLB and publishes its hostname")
 CLOUDFRONT_NO_WAIT = Duration(10, "CloudFront created without waiting for deployment (waitForDeployment false)")
 KUBERNETES_OBJECT = Duration(2, "Kubernetes API call")
 NOT_AWAITED = Duration(2, "Kubernetes API call; Pulumi does not await it (pulumi.com/skipAwait)")
