@@ -1,7 +1,7 @@
 """The default stack files meet the cost and speed targets, checked on the estimates (never on timings)."""
 
 from costing.deploy import deploy_estimate
-from costing.report import stack_estimate
+from costing.report import money, stack_estimate
 from offline.runner import Run
 from offline.summary import render_summary
 from tests.conftest import declared
@@ -44,5 +44,10 @@ def test_prod_has_no_avoidable_serialisation():
 
 def test_summary_shows_cost_and_deploy_time(run: Run):
     summary = render_summary(run)
-    assert "## Monthly cost estimate" in summary and "saving**" in summary
+    e = stack_estimate(run)
+    assert "## Monthly cost estimate" in summary
+    assert (
+        f"nodes (EC2): {money(e.node_monthly)} against {money(e.node_on_demand)} all on-demand: **{e.node_saving:.1%} saving**" in summary
+    )
+    assert f"| **total** | | **{money(e.monthly)}** | **{money(e.on_demand)}** |" in summary
     assert "## Deploy time estimate (greenfield `pulumi up`)" in summary and "Avoidable serialisation" in summary
