@@ -246,8 +246,10 @@ def _warnings(diff: StackDiff) -> list[str]:
     return ["> [!CAUTION]", *lines] if lines else []
 
 
-def render_markdown(diff: StackDiff, base_label: str) -> str:
+def render_markdown(diff: StackDiff, base_label: str, notes: Sequence[str] = ()) -> str:
+    """The pull request comment; `notes` (Markdown paragraphs, e.g. the release change) go under the summary."""
     out = [f"### Offline preview diff of stack `{diff.stack}` against `{base_label}`", "", f"**{diff.summary()}**", ""]
+    out += [line for note in notes for line in (note, "")]
     if not diff.changes:
         return "\n".join(out)
     warnings = _warnings(diff)

@@ -8,8 +8,10 @@ fresh random key for the secrets' digests, so a changed secret shows without its
 The working tree is previewed exactly as `python -m offline.preview` does it (same files, checks and exit code 1
 when a check fails); the diffs are written whenever both previews exist.
 
-Exit codes: 0 written; 1 a check of the working tree's preview failed; 2 a stack's settings are invalid, or the
-base revision could not be previewed.
+A change to a stack's release version is named under the summary; one that goes backwards is refused.
+
+Exit codes: 0 written; 1 a check of the working tree's preview failed; 2 a stack's settings are invalid, a release
+version goes backwards, or the base revision could not be previewed.
 """
 
 import argparse
@@ -21,12 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from offline import preview
 from offline.recorder import DIGEST_KEY_ENV
 from offline.stackfile import ROOT
-from settings import ENVIRONMENTS
+from settings import ENVIRONMENTS, PROJECT
 
 from .diff import diff_records, load_records, render_markdown
+from .release import ReleaseError, release_change
 
 
 class BaseFailed(RuntimeError):
@@ -61,6 +66,21 @@ def preview_base(ref: str, stacks: list[str], build_dir: Path, env: dict[str, st
             raise BaseFailed(f"the preview of {ref} failed:\n{done.stderr.strip()}")
 
 
+def release_version(stack_file_text: str) -> str | None:
+    config = (yaml.safe_load(stack_file_text) or {}).get("config") or {}
+    release = config.get(f"{PROJECT}:release")
+    return release.get("version") if isinstance(release, dict) else None
+
+
+def release_notes(stack: str, base_text: str, head_text: str) -> tuple[list[str], str]:
+    """The release line for the comment, and why the change is refused ("" when it is not)."""
+    try:
+        change = release_change(stack, release_version(base_text), release_version(head_text) or "")
+    except ReleaseError as err:
+        return [f"> [!CAUTION]\n> **release: {err}**"], str(err)
+    return ([f"**{change}**"] if change else []), ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m delivery.preview_diff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
                 base = load_records(Path(base_build) / stack / "resources.json")
                 head = load_records(args.build_dir / stack / "resources.json")
                 diff = diff_records(stack, base, head)
-                (args.build_dir / stack / "diff.md").write_text(render_markdown(diff, label))
+                stack_file = f"Pulumi.{stack}.yaml"
+                notes, refused = release_notes(stack, _git("show", f"{args.base}:{stack_file}"), (ROOT / stack_file).read_text())
+                (args.build_dir / stack / "diff.md").write_text(render_markdown(diff, label, notes))
                 print(f"{stack}: {diff.summary()} -> {args.build_dir / stack / 'diff.md'}")
+                if refused:
+                    print(f"{stack_file}: {PROJECT}:release.version: {refused}", file=sys.stderr)
+                    code = 2
     except BaseFailed as err:
         print(err, file=sys.stderr)
         return 2

@@ -140,6 +140,19 @@ def check_promotion(stack: str, current: Version | None, new: Version) -> None:
         raise ReleaseError(f"{new} goes backwards on {stack}: it runs {current} already; deploy {current} or later")
 
 
+def release_change(stack: str, before: str | None, after: str) -> str:
+    """A pull request's change to a stack file's release version: "" when unchanged, else `release 1.3.2 -> 1.4.0`.
+    Raises when the new version does not fit the stack or goes backwards (a malformed old one is not held against it)."""
+    if before == after:
+        return ""
+    try:
+        current = parse_version(before) if before else None
+    except ReleaseError:
+        current = None
+    check_promotion(stack, current, parse_version(after))
+    return f"release {before or '(none)'} -> {after}"
+
+
 def next_snapshot(tags: Iterable[str], build: int | None = None) -> Version:
     """The SNAPSHOT master builds after the highest release tag: after v1.3.2 comes 1.3.3-SNAPSHOT,
     while v1.4.0-rc.N is out 1.4.0 itself is still being finished: 1.4.0-SNAPSHOT. Other tags are ignored."""

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from delivery.diff import REPLACED_ON_CHANGE, diff_records, flatten, load_records, render_markdown
-from delivery.preview_diff import BaseFailed, preview_base
+from delivery.preview_diff import BaseFailed, preview_base, release_notes
 from offline.recorder import DIGEST_KEY_ENV, MASK, Record
 from offline.runner import run_stack
 from offline.stackfile import ROOT
@@ -288,3 +288,16 @@ def test_previewing_several_stacks_shows_progress_and_time_each(monkeypatch, tmp
     assert [line.split(":")[0] for line in lines] == ["[1/3] test"] * 2 + ["[2/3] staging"] * 2 + ["[3/3] prod"] * 2
     assert all(re.fullmatch(r"\[\d/3\] \w+: previewing \.\.\.", line) for line in lines[::2])
     assert all(re.fullmatch(rf"\[\d/3\] \w+: 0 resources -> {tmp_path}/\w+ \(\d+\.\ds\)", line) for line in lines[1::2])
+
+
+def test_the_comment_names_a_release_change_and_refuses_one_that_goes_backwards():
+    def stack_file(version: str) -> str:
+        return yaml.safe_dump({"config": {"aws:region": "ap-northeast-1", "insight:release": {"version": version}}})
+
+    assert release_notes("prod", stack_file("1.3.2"), stack_file("1.3.2")) == ([], "")
+    notes, refused = release_notes("prod", stack_file("1.3.2"), stack_file("1.4.0"))
+    assert (notes, refused) == (["**release 1.3.2 -> 1.4.0**"], "")
+    assert "**no changes**\n\n**release 1.3.2 -> 1.4.0**\n" in render_markdown(diff_records("prod", [], []), "origin/master", notes)
+    notes, refused = release_notes("prod", stack_file("1.3.2"), stack_file("1.3.1"))
+    assert refused == "1.3.1 goes backwards on prod: it runs 1.3.2 already; deploy 1.3.2 or later"
+    assert notes == [f"> [!CAUTION]\n> **release: {refused}**"]

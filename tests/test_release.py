@@ -11,6 +11,7 @@ from delivery.release import (
     next_snapshot,
     parse_ref,
     parse_version,
+    release_change,
     target_stack,
 )
 from settings import ConfigError, parse_stack_config
@@ -187,3 +188,28 @@ def test_stack_file_version_must_fit_the_stack(stack, version, message):
 @pytest.mark.parametrize("stack", ["test", "staging", "prod"])
 def test_each_stack_file_runs_a_version_of_its_kind(stack):
     assert target_stack(parse_version(raw_sections(stack)["release"]["version"])) == stack
+
+
+@pytest.mark.parametrize(
+    ("stack", "before", "after", "expected"),
+    [
+        ("prod", "1.3.2", "1.3.2", ""),
+        ("prod", "1.3.2", "1.4.0", "release 1.3.2 -> 1.4.0"),
+        ("staging", None, "1.4.0-rc.1", "release (none) -> 1.4.0-rc.1"),
+        ("staging", "1.4", "1.4.0-rc.1", "release 1.4 -> 1.4.0-rc.1"),  # a malformed old one is not held against it
+    ],
+)
+def test_a_pull_requests_release_change_is_named(stack, before, after, expected):
+    assert release_change(stack, before, after) == expected
+
+
+@pytest.mark.parametrize(
+    ("stack", "before", "after", "message"),
+    [
+        ("prod", "1.3.2", "1.3.1", "1.3.1 goes backwards on prod: it runs 1.3.2 already"),
+        ("staging", "1.4.0-rc.2", "1.4.0", "1.4.0 is a final release and goes to prod, not staging"),
+    ],
+)
+def test_a_pull_request_may_not_move_a_stack_backwards(stack, before, after, message):
+    with pytest.raises(ReleaseError, match=message):
+        release_change(stack, before, after)
