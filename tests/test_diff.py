@@ -3,11 +3,14 @@
 import json
 import re
 import subprocess
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from delivery.diff import REPLACED_ON_CHANGE, diff_records, flatten, load_records, render_markdown
 from delivery.preview_diff import BaseFailed, preview_base, release_notes
@@ -301,3 +304,36 @@ def test_the_comment_names_a_release_change_and_refuses_one_that_goes_backwards(
     notes, refused = release_notes("prod", stack_file("1.3.2"), stack_file("1.3.1"))
     assert refused == "1.3.1 goes backwards on prod: it runs 1.3.2 already; deploy 1.3.2 or later"
     assert notes == [f"> [!CAUTION]\n> **release: {refused}**"]
+
+
+JSON_LEAVES = st.one_of(st.integers(-5, 5), st.booleans(), st.text("abc", max_size=3))
+JSON = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3), st.dictionaries(st.text("xyz.", min_size=1, max_size=3), inner, min_size=1, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _reversed_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _reversed_keys(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed_keys(v) for v in value]
+    return value
+
+
+@given(
+    st.dictionaries(st.text("abc", min_size=1, max_size=3), JSON, max_size=4),
+    st.dictionaries(st.text("abc", min_size=1, max_size=3), JSON, max_size=4),
+)
+def test_diff_properties(before, after):
+    """Key order never shows; a diff names exactly the leaves that differ; an empty diff means equal inputs."""
+    old, new = record("r", "aws:ec2/vpc:Vpc", before), record("r", "aws:ec2/vpc:Vpc", after)
+    assert diff_records("test", [old], [record("r", old.type, _reversed_keys(before))]).changes == ()
+    diff = diff_records("test", [old], [new])
+    flat_old, flat_new = flatten(before), flatten(after)
+    differing = {p for p in flat_old.keys() | flat_new.keys() if flat_old.get(p) != flat_new.get(p)}
+    assert {p.path for c in diff.changes for p in c.properties} == differing
+    assert (diff.summary() == "no changes") == (before == after)
