@@ -85,8 +85,6 @@ def _provider_urn(reference: str) -> str:
 def edges(records: list[Record]) -> dict[str, dict[str, str]]:
     """For each URN: the URNs it waits for, each with the kind of edge (see the module docstring)."""
     by_urn = {r.urn: r for r in records}
-    node_groups = [r.urn for r in records if r.type in NODE_GROUPS]
-    csi = [r.urn for r in records if r.type == "aws:eks/addon:Addon" and r.inputs.get("addonName") == EBS_CSI_ADDON]
     waits: dict[str, dict[str, str]] = {r.urn: {} for r in records}
     for r in records:
         own = waits[r.urn]
@@ -97,12 +95,31 @@ def edges(records: list[Record]) -> dict[str, dict[str, str]]:
             own.setdefault(provider, "provider")
         if r.parent in by_urn and not by_urn[r.parent].custom:  # a custom parent is done on its own
             waits[r.parent][r.urn] = "child"
-        if r.type in POD_MAKERS:
-            own.update({u: "nodes" for u in node_groups if u not in own})
-        if r.type.startswith("kubernetes:") and volume_gib(r):
-            own.update({u: "volumes" for u in csi if u not in own})
     # Waiting for oneself or for an enclosing component (done only when this is) would be a cycle: the engine ignores it.
-    return {urn: {d: kind for d, kind in deps.items() if d in waits and d not in _lineage(urn, by_urn)} for urn, deps in waits.items()}
+    waits = {urn: {d: kind for d, kind in deps.items() if d in waits and d not in _lineage(urn, by_urn)} for urn, deps in waits.items()}
+    implicit = (
+        ("nodes", [r for r in records if r.type in NODE_GROUPS], lambda r: r.type in POD_MAKERS),
+        ("volumes", [r for r in records if r.type == "aws:eks/addon:Addon" and r.inputs.get("addonName") == EBS_CSI_ADDON], volume_gib),
+    )
+    for kind, targets, needs in implicit:
+        for target in targets:
+            upstream = _upstream(target.urn, waits)  # never make the target wait, through others, for what waits for it
+            for r in records:
+                if r.type.startswith("kubernetes:") and needs(r) and r.urn not in upstream:
+                    waits[r.urn].setdefault(target.urn, kind)
+    return waits
+
+
+def _upstream(urn: str, waits: dict[str, dict[str, str]]) -> set[str]:
+    """The resource and everything it waits for, directly or not."""
+    found = {urn}
+    stack = [urn]
+    while stack:
+        for d in waits[stack.pop()]:
+            if d not in found:
+                found.add(d)
+                stack.append(d)
+    return found
 
 
 def _lineage(urn: str, by_urn: dict[str, Record]) -> set[str]:

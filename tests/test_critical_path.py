@@ -3,6 +3,9 @@
 from collections.abc import Sequence
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from costing.deploy import deploy_estimate
 from costing.durations import CUSTOM_RESOURCE_READINESS, DURATIONS, KUBERNETES_OBJECT, duration_of, seconds_for
 from offline.recorder import Record
@@ -164,3 +167,22 @@ def test_a_child_of_a_custom_resource_still_waits_for_it():
     role = make_record("role", "aws:iam/role:Role")
     attachment = make_record("attach", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", parent=role.urn, **after(role))
     assert names(deploy_estimate([role, attachment])) == ["role", "attach"]
+
+
+TYPES = sorted(DURATIONS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TYPES), st.sets(st.integers(min_value=0, max_value=30), max_size=3)), min_size=1, max_size=30))
+def test_the_path_adds_up_to_the_total_and_no_chain_is_longer(spec):
+    """Random DAGs (each resource may wait for earlier ones): the printed steps sum to the total, which bounds every chain."""
+    records: list[Record] = []
+    for i, (type_, picks) in enumerate(spec):
+        deps = [records[p] for p in picks if p < i]
+        records.append(make_record(f"r{i}", type_, **after(*deps)))
+    d = deploy_estimate(records)
+    assert sum(s.seconds for s in d.path) == d.total
+    assert [s.finish for s in d.path] == sorted({s.finish for s in d.path})
+    for r in records:  # any single chain r <- dependency is no longer than the total
+        own = seconds_for(r.type, r.inputs, r.custom, r.remote)
+        assert own + max((seconds_for(by.type, by.inputs, True, False) for by in records if by.urn in r.dependencies), default=0) <= d.total
