@@ -15,11 +15,12 @@ from offline.recorder import Record
 from settings.cluster import NodePoolsConfig
 from settings.cost import CostConfig, Usage
 
-from .prices import PriceTable, RegionPrices
+from .prices import MissingPrice, PriceTable, RegionPrices
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 POOL_LABEL = "insight.io/pool"
+EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"  # what a managed node group launches when it names no type
 TRAFFIC = "traffic"
 
 
@@ -102,6 +103,13 @@ def _node_disk_gib(group: Record, templates: dict[str, Record]) -> float:
     return 0.0
 
 
+def spot_discount(cost: CostConfig, instance_type: str) -> float:
+    try:
+        return cost.spot_discount[instance_type]
+    except KeyError:
+        raise MissingPrice(f"no expected spot discount for {instance_type} in insight:cost.spotDiscount") from None
+
+
 def node_lines(
     records: list[Record], owner: dict[str, str], *, pools: NodePoolsConfig, cost: CostConfig, prices: PriceTable, regional: RegionPrices
 ) -> Iterator[Line]:
@@ -112,12 +120,12 @@ def node_lines(
     for group in (r for r in records if r.type == NODE_GROUP):
         inputs = group.inputs
         count = int(inputs.get("scalingConfig", {}).get("desiredSize", 0))
-        types: list[str] = inputs.get("instanceTypes", [])
+        types: list[str] = inputs.get("instanceTypes") or [EKS_DEFAULT_INSTANCE_TYPE]
         pool = inputs.get("labels", {}).get(POOL_LABEL, group.name)
         on_demand_hourly = fmean(regional.instance_hourly(t) for t in types)
         if inputs.get("capacityType") == "SPOT":
             # No allocation strategy is predictable: assume an even mix of the interchangeable types.
-            hourly = fmean(regional.instance_hourly(t) * (1 - cost.spot_discount[t]) for t in types)
+            hourly = fmean(regional.instance_hourly(t) * (1 - spot_discount(cost, t)) for t in types)
             item = f"{pool} pool: {count} x spot {'/'.join(types)}"
             yield Line(owner[group.urn], item, count * hourly * hours, count * on_demand_hourly * hours, node=True)
         elif types == [reservation.instance_type]:

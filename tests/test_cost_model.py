@@ -121,6 +121,8 @@ def test_node_disks_come_from_the_node_groups_launch_template():
 def test_a_missing_instance_price_is_an_error_naming_the_type_never_zero():
     with pytest.raises(MissingPrice, match=r"m7a\.xlarge in xx-test-1"):
         lines_of([node_group("spot", "SPOT", ["m7a.xlarge"], 1)], cost=CostConfig.model_validate({"spotDiscount": {"m7a.xlarge": 0.5}}))
+    with pytest.raises(MissingPrice, match=r"no expected spot discount for m5\.xlarge"):
+        lines_of([node_group("spot", "SPOT", ["m5.xlarge"], 1)], cost=CostConfig.model_validate({"spotDiscount": {}}))
     with pytest.raises(MissingPrice, match="no prices for region"):
         estimate([], "mars-1", pools(), COST, PRICES)
 
