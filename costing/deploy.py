@@ -58,7 +58,7 @@ class Step:
     urn: str
     name: str
     type: str
-    seconds: int
+    seconds: int  # what it adds to the path: its own time, plus any wait for a service to become ready
     finish: int
     why: str
     via: str  # the edge by which it waited for the step before it
