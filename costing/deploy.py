@@ -187,7 +187,8 @@ def serialisation_warnings(records: list[Record], t: Timeline, waits: dict[str, 
     for r in records:
         deps = waits[r.urn]
         avoidable = {d for d, kind in deps.items() if kind == "depends_on" and not is_known_need(r.type, by_urn[d].type)}
-        if avoidable:
+        # A component's own depends_on delays nothing: its children do not inherit it.
+        if avoidable and (r.custom or r.remote):
             needed = max((t.finish[d] for d in deps if d not in avoidable), default=0)
             worst = max(avoidable, key=lambda d: t.finish[d])
             # What the slow dependency itself adds; what it waited for, this resource may well need too.

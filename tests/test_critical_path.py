@@ -186,3 +186,11 @@ def test_the_path_adds_up_to_the_total_and_no_chain_is_longer(spec):
     for r in records:  # any single chain r <- dependency is no longer than the total
         own = seconds_for(r.type, r.inputs, r.custom, r.remote)
         assert own + max((seconds_for(by.type, by.inputs, True, False) for by in records if by.urn in r.dependencies), default=0) <= d.total
+
+
+def test_a_components_own_depends_on_is_not_flagged_since_children_do_not_inherit_it():
+    nat = make_record("nat", NAT)
+    component = make_record("apps", "insight:apps:Apps", custom=False, **after(explicit=[nat]))
+    child = make_record("bucket", BUCKET, parent=component.urn)
+    d = deploy_estimate([nat, component, child])
+    assert d.warnings == () and d.total == sec(NAT)
