@@ -202,9 +202,11 @@ def load_balancer_kind(record: Record) -> str | None:
     if record.type != "kubernetes:core/v1:Service" or record.inputs.get("spec", {}).get("type") != "LoadBalancer":
         return None
     annotations = record.inputs.get("metadata", {}).get("annotations", {})
+    if record.inputs["spec"].get("loadBalancerClass") == "service.k8s.aws/nlb":
+        return "network"
     if annotations.get("service.beta.kubernetes.io/aws-load-balancer-type") in ("external", "nlb", "nlb-ip"):
         return "network"
-    return "classic"
+    return "classic"  # the in-tree cloud provider's default
 
 
 def fixed_lines(records: list[Record], owner: dict[str, str], prices: PriceTable, regional: RegionPrices) -> Iterator[Line]:

@@ -189,19 +189,22 @@ def test_persistent_volumes_per_kind_with_operator_defaults():
 
 
 def test_fixed_items_load_balancers_and_traffic():
+    apps = make_record("apps", "insight:apps:Apps", custom=False)
+    nlb_by_annotation = {"metadata": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-type": "external"}}}
     records = [
         make_record("cluster", "eks:index:Cluster", custom=False, remote=True),
         make_record("nat", "aws:ec2/natGateway:NatGateway"),
         make_record("eip", "aws:ec2/eip:Eip"),
+        apps,
+        make_record("api", "kubernetes:core/v1:Service", parent=apps.urn, inputs={**nlb_by_annotation, "spec": {"type": "LoadBalancer"}}),
         make_record(
-            "api",
+            "web",
             "kubernetes:core/v1:Service",
-            inputs={
-                "metadata": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-type": "external"}},
-                "spec": {"type": "LoadBalancer"},
-            },
+            parent=apps.urn,
+            inputs={"spec": {"type": "LoadBalancer", "loadBalancerClass": "service.k8s.aws/nlb"}},
         ),
-        make_record("internal", "kubernetes:core/v1:Service", inputs={"spec": {"type": "ClusterIP"}}),
+        make_record("legacy", "kubernetes:core/v1:Service", parent=apps.urn, inputs={"spec": {"type": "LoadBalancer"}}),
+        make_record("internal", "kubernetes:core/v1:Service", parent=apps.urn, inputs={"spec": {"type": "ClusterIP"}}),
     ]
     cost = CostConfig.model_validate({"spotDiscount": {}, "usage": {"natProcessedGb": 100}})
     e = lines_of(records, cost=cost)
@@ -211,7 +214,8 @@ def test_fixed_items_load_balancers_and_traffic():
             "EKS control plane: 1": 0.1 * HOURS,
             "NAT gateway hours: 1": 0.05 * HOURS,
             "public IPv4 addresses: 1": 0.01 * HOURS,
-            "network load balancers (hours): 1": 0.02 * HOURS,
+            "network load balancers (hours): 2": 2 * 0.02 * HOURS,
+            "classic load balancers (hours): 1": 0.04 * HOURS,
             "NAT data processed: 100 GB": 100 * 0.05,
         }
     )
