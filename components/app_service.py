@@ -14,6 +14,7 @@ from pulumi_kubernetes.apps.v1 import (
     DeploymentStrategyArgs,
     RollingUpdateDeploymentArgs,
     RollingUpdateStatefulSetStrategyArgs,
+    StatefulSetPersistentVolumeClaimRetentionPolicyArgs,
     StatefulSetSpecArgs,
     StatefulSetUpdateStrategyArgs,
 )
@@ -67,6 +68,8 @@ from settings.platform import MetricsBackend, metrics_annotations
 
 from .cluster import POOL_LABEL, SPOT_TAINT_KEY
 from .iam import irsa_role
+from .platform.foundations import DATA_STORAGE_CLASS
+from .platform.pods import DATA_PRIORITY_CLASS
 from .tagging import component_tags
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -87,6 +90,7 @@ class PublicEdge:
     domain: pulumi.Input[str]
     certificate_arn: pulumi.Input[str]
     logs_bucket: pulumi.Input[str]
+    deletion_protection: bool  # prod's load balancers cannot be deleted by accident
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def iam_policy(spec: ServiceSpec) -> str | None:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def lb_annotations(spec: ServiceSpec, certificate_arn: str, logs_bucket: str) -> dict[str, str]:
+def lb_annotations(spec: ServiceSpec, certificate_arn: str, logs_bucket: str, deletion_protection: bool) -> dict[str, str]:
     """An internet-facing NLB terminating TLS with the environment's certificate, straight to the pods' IPs."""
     prefix = "service.beta.kubernetes.io/aws-load-balancer"
     attributes = [
@@ -127,6 +131,8 @@ def lb_annotations(spec: ServiceSpec, certificate_arn: str, logs_bucket: str) ->
         f"access_logs.s3.bucket={logs_bucket}",
         f"access_logs.s3.prefix=nlb/{spec.name}",
     ]
+    if deletion_protection:
+        attributes.append("deletion_protection.enabled=true")
     return {
         f"{prefix}-scheme": "internet-facing",
         f"{prefix}-nlb-target-type": "ip",
@@ -331,6 +337,8 @@ class AppService(pulumi.ComponentResource):
                     ),
                 ],
                 termination_grace_period_seconds=30,
+                # Stateful services hold data: the data tier's priority keeps them from being evicted first.
+                priority_class_name=DATA_PRIORITY_CLASS if deploy.kind == "StatefulSet" else None,
             ),
         )
 
@@ -338,7 +346,7 @@ class AppService(pulumi.ComponentResource):
         service_annotations = None
         if args.edge is not None and spec.public:
             service_annotations = pulumi.Output.all(args.edge.certificate_arn, args.edge.logs_bucket).apply(
-                lambda a: lb_annotations(spec, a[0], a[1])
+                lambda a, edge=args.edge: lb_annotations(spec, a[0], a[1], edge.deletion_protection)
             )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -402,11 +410,18 @@ class AppService(pulumi.ComponentResource):
                     update_strategy=StatefulSetUpdateStrategyArgs(
                         type="RollingUpdate", rolling_update=RollingUpdateStatefulSetStrategyArgs(partition=0)
                     ),
+                    # Replicas hold independent shards, not a quorum: they may start together.
+                    pod_management_policy="Parallel",
+                    # Index volumes outlive a scale-down or a deleted StatefulSet; they are rebuilt only on purpose.
+                    persistent_volume_claim_retention_policy=StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                        when_deleted="Retain", when_scaled="Retain"
+                    ),
                     volume_claim_templates=[
                         PersistentVolumeClaimArgs(
                             metadata=ObjectMetaArgs(name="data", labels=selector(spec)),
                             spec=PersistentVolumeClaimSpecArgs(
                                 access_modes=["ReadWriteOnce"],
+                                storage_class_name=DATA_STORAGE_CLASS,
                                 resources=VolumeResourceRequirementsArgs(requests={"storage": f"{deploy.volume.size_gib}Gi"}),
                             ),
                         )

@@ -7,7 +7,8 @@ from catalog import Catalog
 from settings import ConfigError, StackConfig, load_stack_config
 from settings.edge import check_public_hostnames
 
-from .apps import load_service_catalog
+from .app_service import PublicEdge
+from .apps import Apps, AppsArgs, load_service_catalog
 from .cdn import Cdn, CdnArgs
 from .cluster import Cluster, ClusterArgs
 from .dns import Dns, DnsArgs
@@ -59,7 +60,7 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
         StorageArgs(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, keep=cfg.protected),
         aws_opts,
     )
-    Platform(
+    platform = Platform(
         "platform",
         PlatformArgs(
             config=cfg.platform,
@@ -114,6 +115,27 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
             keep=cfg.protected,
         ),
         aws_opts,
+    )
+
+    Apps(
+        "apps",
+        AppsArgs(
+            catalog=catalog,
+            version=cfg.release.version,
+            repository_urls=registry.repository_urls,
+            metrics_backend=cfg.platform.metrics.backend,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_provider_url=cluster.oidc_provider_url,
+            edge=PublicEdge(
+                zone_id=dns.zone_id,
+                domain=dns.domain,
+                certificate_arn=dns.certificate_arn,
+                logs_bucket=storage.logs_bucket_name,
+                deletion_protection=cfg.environment == "prod",
+            ),
+        ),
+        # The apps namespace, its Secrets and the load balancer controller come from the platform.
+        pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}, depends_on=[platform]),
     )
 
     pulumi.export("region", cfg.region)

@@ -14,6 +14,7 @@ from pyhocon import ConfigFactory
 from catalog import CatalogError, load_catalog
 from catalog.layers import merge, parse, resolve
 from catalog.loader import ROOT
+from components.app_service import iam_policy
 from components.apps import CatalogConfigError
 from offline.runner import run_stack
 from settings import ENVIRONMENTS, ConfigError
@@ -72,7 +73,6 @@ def test_the_infra_layer_supplies_endpoints_and_the_environment(stack: str) -> N
     assert conf["insight.logging.logstash.host"] == ENDPOINTS["logstash"].host
     assert conf["insight.tracing.zipkin.port"] == ENDPOINTS["zipkin"].port
     assert conf["insight.mongodb.uri"] == f"mongodb://{ENDPOINTS['mongodb'].host}:27017/insight?replicaSet=mongodb"
-    assert conf["insight.sync.archiveBucket"] == f"insight-{stack}-repo-mirrors"
     assert spec.uses == ("logstash", "mongodb", "rabbitmq", "zipkin")
 
 
@@ -154,6 +154,14 @@ BAD_INPUTS = {
         "no wildcard services or actions",
     ),
 }
+
+
+def test_declared_aws_access_becomes_exactly_that_policy(tree: Path) -> None:
+    edit(tree, "apps/repo-sync.conf", 'deploy.aws = [{actions = ["s3:GetObject"], resources = ["arn:aws:s3:::mirrors/*"]}]')
+    spec = load_catalog("test", root=tree).get("repo-sync")
+    statements = json.loads(iam_policy(spec) or "{}")["Statement"]
+    assert statements == [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::mirrors/*"]}]
+    assert iam_policy(load_catalog("test", root=tree).get("search")) is None
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))

@@ -3,8 +3,6 @@ logs where the logs bucket admits them, images from the registry's repositories.
 
 from collections import Counter
 
-import pytest
-
 from catalog import load_catalog
 from components.storage import LOAD_BALANCER_LOG_PREFIX
 
@@ -16,14 +14,7 @@ def records(run):
     return run.of_type("aws:route53/record:Record")
 
 
-def require_apps(run) -> None:
-    """Until components/program.py declares Apps, the services' side of the edge is not there to check."""
-    if not run.of_type("insight:apps:Apps"):
-        pytest.xfail("Apps is not wired into components/program.py yet (issue 4)")
-
-
 def test_a_record_for_each_public_service_in_the_zone(run):
-    require_apps(run)
     domain = DOMAINS[run.stack]
     public = {f"{s.hostname}.{domain}" for s in load_catalog(run.stack).services if s.public}
     assert public, "the catalog has no public service"
@@ -46,7 +37,6 @@ def test_every_name_in_the_zone_has_one_owner(run):
 
 
 def test_load_balancers_log_where_the_logs_bucket_admits_them(run):
-    require_apps(run)
     logs_bucket = run.outputs["logsBucketName"]
     annotated = [
         r.inputs["metadata"]["annotations"][LB_ATTRIBUTES]
