@@ -18,7 +18,7 @@ from graphlib import TopologicalSorter
 
 from offline.recorder import Record
 
-from .durations import DURATIONS, duration_of, ordered_ready_replicas, readiness_after_creation, seconds_for
+from .durations import DURATIONS, NOT_AWAITED, duration_of, ordered_ready_replicas, readiness_after_creation, seconds_for
 from .model import volume_gib
 
 NODE_GROUPS = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
@@ -139,8 +139,9 @@ class Timeline:
     waited_ready: dict[str, int]  # seconds a Job ran on, waiting for that dependency to become ready
 
     def arrival(self, record: Record, dependency: str, ready_after: dict[str, int]) -> int:
-        """When `record` may go on after `dependency`: a Job also runs until the service it waits for is ready."""
-        return self.finish[dependency] + (ready_after.get(dependency, 0) if record.type in WAIT_FOR_READY else 0)
+        """When `record` may go on after `dependency`: an awaited Job also runs until the service it waits for is ready."""
+        awaited = duration_of(record.type, record.inputs, record.custom, record.remote) is not NOT_AWAITED
+        return self.finish[dependency] + (ready_after.get(dependency, 0) if record.type in WAIT_FOR_READY and awaited else 0)
 
 
 def timeline(records: list[Record], waits: dict[str, dict[str, str]]) -> Timeline:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costing.deploy import deploy_estimate
-from costing.durations import CUSTOM_RESOURCE_READINESS, DURATIONS, KUBERNETES_OBJECT, duration_of, seconds_for
+from costing.durations import CUSTOM_RESOURCE_READINESS, DURATIONS, KUBERNETES_OBJECT, NOT_AWAITED, duration_of, seconds_for
 from offline.recorder import Record
 from tests.helpers import make_record
 
@@ -155,6 +155,17 @@ def test_a_job_runs_until_the_custom_resource_it_waits_for_is_ready():
     assert names(d) == ["es", "snapshot-setup"] and f"first runs {readiness} s until es is ready" in d.path[-1].why
     awaited = make_record("es", es_type, inputs={"metadata": {"annotations": {"pulumi.com/waitFor": "jsonpath={.status.health}=green"}}})
     assert deploy_estimate([awaited, job]).total == readiness + job_seconds  # Pulumi waited: the Job starts on a ready cluster
+
+
+def test_a_job_pulumi_does_not_await_holds_nothing():
+    es = make_record("es", "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")
+    job = make_record(
+        "snapshot-setup",
+        "kubernetes:batch/v1:Job",
+        inputs={"metadata": {"annotations": {"pulumi.com/skipAwait": "true"}}},
+        **after(explicit=[es]),
+    )
+    assert deploy_estimate([es, job]).total == KUBE_CALL + NOT_AWAITED.seconds
 
 
 def test_waiting_for_an_enclosing_component_is_no_cycle():

@@ -1,7 +1,5 @@
 """The default stack files meet the cost and speed targets, checked on the estimates (never on timings)."""
 
-import pytest
-
 from costing.deploy import deploy_estimate
 from costing.report import money, stack_estimate
 from offline.runner import Run
@@ -34,11 +32,6 @@ def test_the_critical_path_ends_where_the_deploy_does(run: Run):
     assert d.path[0].finish <= d.path[-1].finish and any(s.type == "eks:index:Cluster" for s in d.path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blocked (issue 3, components/platform/logging.py): `pulumi up` awaits the Elasticsearch snapshot-setup Job, "
-    "which runs until Elasticsearch has formed (~5 min) after EKS (11 min), nodes (4.5 min) and the ECK operator (2 min): ~24 min",
-)
 def test_greenfield_prod_deploys_within_target():
     d = deploy_estimate(declared("prod").records)
     chain = " -> ".join(f"{s.name} (+{s.seconds} s)" for s in d.path)

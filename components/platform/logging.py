@@ -368,7 +368,14 @@ class Logging(pulumi.ComponentResource):
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            metadata={"namespace": NAMESPACE, "name": f"es-snapshot-setup-{digest}", "labels": pods.labels("elasticsearch-snapshot-setup")},
+            metadata={
+                "namespace": NAMESPACE,
+                "name": f"es-snapshot-setup-{digest}",
+                "labels": pods.labels("elasticsearch-snapshot-setup"),
+                # The Job retries on its own until Elasticsearch has formed (curl retries, then backoffLimit);
+                # holding `pulumi up` for it would add ES's ~5 min bootstrap to every greenfield deploy.
+                "annotations": {"pulumi.com/skipAwait": "true"},
+            },
             spec=spec,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

@@ -108,7 +108,14 @@ class Messaging(pulumi.ComponentResource):
         app_secret("rabbitmq", {"username": APP_USER, "password": password}, child)
         k8s.batch.v1.Job(
             f"{name}-rabbitmq-user",
-            metadata={"namespace": NAMESPACE, "name": f"rabbitmq-user-{APP_USER}", "labels": pods.labels("rabbitmq-user-setup")},
+            metadata={
+                "namespace": NAMESPACE,
+                "name": f"rabbitmq-user-{APP_USER}",
+                "labels": pods.labels("rabbitmq-user-setup"),
+                # It retries until the cluster has formed, as the services retry their connections meanwhile:
+                # holding `pulumi up` for RabbitMQ's bootstrap would only lengthen every greenfield deploy.
+                "annotations": {"pulumi.com/skipAwait": "true"},
+            },
             spec={
                 "backoffLimit": 6,
                 "template": {
