@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
 
-from .iam import assume_role_policy, irsa_role
+from .iam import account_administers_key, assume_role_policy, irsa_role
 from .tagging import component_tags
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -51,20 +51,7 @@ def ami_type(instance_type: str) -> str:
 
 def key_policy(account_id: str) -> str:
     """The account administers the key through IAM; nothing else is granted here."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
+    return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id)]})
 
 
 class Cluster(pulumi.ComponentResource):

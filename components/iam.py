@@ -13,6 +13,17 @@ def assume_role_policy(service: str) -> str:
     )
 
 
+def account_administers_key(account_id: str) -> dict[str, Any]:
+    """The KMS key-policy statement that leaves a key's administration to the account's IAM policies."""
+    return {
+        "Sid": "AccountAdministersThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def irsa_trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: str, service_account: str) -> dict[str, Any]:
     """Trust one Kubernetes service account, and only for the STS audience (IRSA)."""
     issuer = oidc_provider_url.removeprefix("https://")

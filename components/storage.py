@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from settings.edge import StorageConfig
 
+from .iam import account_administers_key
 from .tagging import component_tags
 
 TLS_MIN_VERSION = 1.2
@@ -117,13 +118,7 @@ def key_policy(account_id: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministersThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(account_id),
                 {
                     # The key is created before the distribution; the assets bucket policy names the one distribution.
                     "Sid": "CloudFrontReadsAssets",
