@@ -12,6 +12,7 @@ pyhocon's traps, and how this module keeps clear of them:
 """
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -56,7 +57,9 @@ def services_layer(names: list[str]) -> dict[str, Any]:
     return {"services": entries}
 
 
+@functools.lru_cache(maxsize=512)
 def parse(text: str) -> ConfigTree:
+    """Parsed once per text: pyparsing is the catalog's main cost. Callers never mutate the tree (merge copies it)."""
     tree: Any = ConfigFactory.parse_string(text, resolve=False)
     return tree
 

@@ -114,7 +114,7 @@ def load_catalog(environment: str, root: Path | None = None) -> Catalog:
     for file in files:
         problems += _secrets(file)
 
-    program = [from_dict(infra_layer(environment)), from_dict(env_layer()), from_dict(services_layer(names))]
+    program = [from_dict(infra_layer(environment)), from_dict(env_layer())]
     cluster_defaults = section(cluster.tree, "defaults")
     cluster_services = section(cluster.tree, "services")
     specs: list[ServiceSpec] = []
@@ -127,8 +127,10 @@ def load_catalog(environment: str, root: Path | None = None) -> Catalog:
             (app, app.tree, ""),
             (cluster, override, f"services.{name}"),
         ]
-        merged = merge([*program, *(tree for _, tree, _ in layers)])
-        found = [p for file, tree, prefix in layers for p in _references(file, tree, prefix, merged)]
+        # Only the services this one names: every service carrying every other's address would grow as N².
+        peers = services_layer(sorted(_named_services([tree for _, tree, _ in layers]) & set(names)))
+        merged = merge([*program, from_dict(peers), *(tree for _, tree, _ in layers)])
+        found = [p for file, tree, prefix in layers for p in _references(file, tree, prefix, merged, names)]
         if found:
             problems += found
             continue
@@ -198,7 +200,17 @@ def _secrets(file: _File) -> list[Problem]:
     return problems
 
 
-def _references(file: _File, tree: ConfigTree, prefix: str, merged: ConfigTree) -> list[Problem]:
+def _named_services(trees: list[ConfigTree]) -> set[str]:
+    return {
+        sub.variable.split(".")[1]
+        for tree in trees
+        for _, value in leaves(tree)
+        for sub in substitutions(value)
+        if sub.variable.startswith("services.") and sub.variable.count(".") >= 1
+    }
+
+
+def _references(file: _File, tree: ConfigTree, prefix: str, merged: ConfigTree, services: list[str]) -> list[Problem]:
     """Every substitution must land inside the merged tree; anything else pyhocon would read from Pulumi's own environment."""
     problems = []
     for path, value in leaves(tree, prefix):
@@ -208,7 +220,7 @@ def _references(file: _File, tree: ConfigTree, prefix: str, merged: ConfigTree) 
             root, _, rest = sub.variable.partition(".")
             known = section(merged, root)
             if root == "services":
-                message = f"reference to an unknown service; services: {', '.join(known)}"
+                message = f"reference to an unknown service; services: {', '.join(services)}"
             elif root == "infra":
                 endpoints = [k for k, v in known.items() if isinstance(v, ConfigTree)]
                 message = (
