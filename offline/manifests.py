@@ -35,8 +35,20 @@ def file_name(obj: dict[str, Any]) -> str:
     return f"{meta.get('namespace', '_cluster')}.{obj['kind'].lower()}.{meta['name']}.yaml"
 
 
+class _ReviewableDumper(yaml.SafeDumper):
+    """Multi-line strings (rendered application.conf, scripts) as literal blocks, so a diff reads line by line."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReviewableDumper.add_representer(str, _str)
+
+
 def write_manifests(run: Run, out: Path) -> None:
     folder = out / "manifests"
     folder.mkdir(exist_ok=True)
     for obj in manifests(run):
-        (folder / file_name(obj)).write_text(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))
+        (folder / file_name(obj)).write_text(yaml.dump(obj, Dumper=_ReviewableDumper, sort_keys=False, default_flow_style=False))
