@@ -155,9 +155,12 @@ def _read(root: Path, path: Path, problems: list[Problem]) -> _File | None:
         return None
     try:
         return _File(rel, parse(path.read_text()))
-    except (ParseBaseException, ConfigException) as err:
-        where = f"line {err.lineno}, column {err.col}" if isinstance(err, ParseBaseException) else "(syntax)"
-        problems.append(Problem(rel, where, NOTHING, f"malformed HOCON: {getattr(err, 'msg', err)}"))
+    except ParseBaseException as err:
+        # pyparsing's own message is a dump of its grammar: name the line instead.
+        problems.append(Problem(rel, f"line {err.lineno}, column {err.col}", NOTHING, f"malformed HOCON here: {err.line.strip()!r}"))
+        return None
+    except ConfigException as err:
+        problems.append(Problem(rel, "(syntax)", NOTHING, f"malformed HOCON: {' '.join(str(err).split())}"))
         return None
 
 
