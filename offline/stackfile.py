@@ -45,14 +45,14 @@ def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | N
     for key, spec in ((project.get("config") or {}) if isinstance(project, dict) else {}).items():
         if ":" in key and not key.startswith("pulumi:") and isinstance(spec, dict) and "default" in spec:
             entries.setdefault(key, spec["default"])
+    # Secrets are never committed (they need the stack's key); offline, each known one gets a stand-in.
+    for key in SECRET_KEYS:
+        entries.setdefault(f"{PROJECT}:{key}", {"secure": "offline"})
     for key, value in (overrides or {}).items():
         if value is None:
             entries.pop(key, None)
         else:
             entries[key] = value
-    # Secrets are never committed (they need the stack's key); offline, each known one gets a stand-in.
-    for key in SECRET_KEYS:
-        entries.setdefault(f"{PROJECT}:{key}", {"secure": "offline"})
     config: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in entries.items():

@@ -140,6 +140,11 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
     return cfg
 
 
+def required_secrets(cfg: StackConfig) -> list[str]:
+    """Secrets this stack's settings need: checked for presence (never read) before anything is declared."""
+    return ["sentryDsn", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
+
+
 def decode_config_value(text: str) -> Any:
     """Objects and lists come as JSON; scalars stay text, so `"111111111111"` is not read as a number."""
     return json.loads(text) if text.lstrip().startswith(("{", "[")) else text
@@ -163,4 +168,14 @@ def load_stack_config() -> StackConfig:
             sections[key] = "[secret]"  # an unknown secret: reported by name, its value never read
             continue
         sections[key] = decode_config_value(config.get(key) or "")
-    return parse_stack_config(stack, pulumi.Config("aws").get("region"), sections, source)
+    cfg = parse_stack_config(stack, pulumi.Config("aws").get("region"), sections, source)
+    unset = [key for key in required_secrets(cfg) if runtime_config.get_config(f"{PROJECT}:{key}") is None]
+    if unset:
+        raise ConfigError(
+            source,
+            [
+                Problem(f"{PROJECT}:{key}", MISSING, f"required secret; set it with `pulumi config set --secret {PROJECT}:{key} <value>`")
+                for key in unset
+            ],
+        )
+    return cfg

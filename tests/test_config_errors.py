@@ -143,3 +143,14 @@ def test_offline_preview_exits_2_without_traceback(tmp_path: Path):
     assert "Pulumi.prod.yaml: insight:network.azCount = 2: prod needs 3 to 3 AZs" in result.stderr
     assert "Pulumi.prod.yaml: insight:cluster.publicAccessCidrs = ['0.0.0.0/0']: prod's API endpoint must not be open" in result.stderr
     assert not (build / "prod").exists()
+
+
+def test_a_required_secret_that_is_not_set_stops_the_run_by_name():
+    with pytest.raises(ConfigError) as caught:
+        run_stack("prod", overrides={"insight:datadogApiKey": None})
+    assert caught.value.render().splitlines()[1:] == [
+        "Pulumi.prod.yaml: insight:datadogApiKey = (missing): required secret; "
+        "set it with `pulumi config set --secret insight:datadogApiKey <value>`"
+    ]
+    # test runs Prometheus: no Datadog key needed there.
+    assert run_stack("test", overrides={"insight:datadogApiKey": None}).of_type("eks:index:Cluster")
