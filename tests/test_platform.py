@@ -241,3 +241,10 @@ def test_controllers_run_with_their_own_irsa_roles() -> None:
     assert autoscaler["expanderPriorities"] == {"50": [".*spot.*"], "10": [".*reserved.*"]}
     trust = run.one("aws:iam/role:Role", "platform-controllers-autoscaler").inputs["assumeRolePolicy"]
     assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust
+
+
+def test_zipkin_is_ready_only_with_its_storage_but_never_restarted_for_it(run: Run) -> None:
+    (container,) = one(run, "Deployment", "zipkin")["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"  # includes the Elasticsearch check
+    assert container["livenessProbe"]["httpGet"]["path"] == "/info"
+    assert container["startupProbe"]["httpGet"]["path"] == "/info"

@@ -69,9 +69,11 @@ class Tracing(pulumi.ComponentResource):
                                 ],
                                 "resources": pods.resources(cfg.resources),
                                 "securityContext": pods.container_security(),
+                                # /health includes the storage check: ready only while Elasticsearch answers, but an
+                                # Elasticsearch outage must not restart Zipkin, so startup and liveness ask /info.
                                 "readinessProbe": pods.http_probe(PORT, "/health"),
-                                "startupProbe": pods.slow_start(pods.http_probe(PORT, "/health"), minutes=3),
-                                "livenessProbe": pods.http_probe(PORT, "/health", period=20),
+                                "startupProbe": pods.slow_start(pods.http_probe(PORT, "/info"), minutes=3),
+                                "livenessProbe": pods.http_probe(PORT, "/info", period=20),
                                 "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             }
                         ],
