@@ -19,21 +19,21 @@ from .storage import Storage, StorageArgs
 from .tagging import stack_tags
 
 
-def declare(cfg: StackConfig, catalog: Catalog) -> None:
-    aws_provider = aws.Provider(
-        "aws",
-        region=cfg.region,  # type: ignore[arg-type]
+def regional_provider(name: str, region: str, cfg: StackConfig) -> aws.Provider:
+    """An AWS provider for one region: this stack's account only, and its tags on everything it creates."""
+    return aws.Provider(
+        name,
+        region=region,  # type: ignore[arg-type]
         allowed_account_ids=[cfg.account_id],
         default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(cfg)),
     )
+
+
+def declare(cfg: StackConfig, catalog: Catalog) -> None:
+    aws_provider = regional_provider("aws", cfg.region, cfg)
     aws_opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
     # CloudFront's certificate, web ACL and log delivery, and Route53 query logs, live in us-east-1.
-    us_east_1 = aws.Provider(
-        "aws-us-east-1",
-        region="us-east-1",  # type: ignore[arg-type]
-        allowed_account_ids=[cfg.account_id],
-        default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(cfg)),
-    )
+    us_east_1 = regional_provider("aws-us-east-1", "us-east-1", cfg)
 
     network = Network(
         "network",

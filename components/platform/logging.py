@@ -339,43 +339,20 @@ class Logging(pulumi.ComponentResource):
                 f"set -e\n{curl} -X PUT {url}/_snapshot/{SNAPSHOT_REPOSITORY} -H 'Content-Type: application/json' -d '{repository}'\n"
                 f"{curl} -X PUT {url}/_slm/policy/nightly -H 'Content-Type: application/json' -d '{policy}'\n"
             )
-            return {
-                "backoffLimit": 6,
-                "template": {
-                    "metadata": {"labels": pods.labels("elasticsearch-snapshot-setup")},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "automountServiceAccountToken": False,
-                        **pods.spot_tolerant_placement(),
-                        "securityContext": pods.pod_security(100),
-                        "containers": [
-                            {
-                                "name": "register",
-                                "image": versions.CURL_IMAGE,
-                                "command": ["sh", "-c", script],
-                                "env": [pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
-                                "resources": pods.small_resources(),
-                                "securityContext": pods.container_security(),
-                                "volumeMounts": [{"name": "ca", "mountPath": "/ca", "readOnly": True}],
-                            }
-                        ],
-                        "volumes": [{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
-                    },
-                },
-            }
+            return pods.setup_job_spec(
+                "elasticsearch-snapshot-setup",
+                versions.CURL_IMAGE,
+                script,
+                env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
+                volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+                mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+            )
 
         spec = pulumi.Output.from_input(bucket).apply(job_spec)
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            metadata={
-                "namespace": NAMESPACE,
-                "name": f"es-snapshot-setup-{digest}",
-                "labels": pods.labels("elasticsearch-snapshot-setup"),
-                # The Job retries on its own until Elasticsearch has formed (curl retries, then backoffLimit);
-                # holding `pulumi up` for it would add ES's ~5 min bootstrap to every greenfield deploy.
-                "annotations": {"pulumi.com/skipAwait": "true"},
-            },
+            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
             spec=spec,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

@@ -108,40 +108,17 @@ class Messaging(pulumi.ComponentResource):
         app_secret("rabbitmq", {"username": APP_USER, "password": password}, child)
         k8s.batch.v1.Job(
             f"{name}-rabbitmq-user",
-            metadata={
-                "namespace": NAMESPACE,
-                "name": f"rabbitmq-user-{APP_USER}",
-                "labels": pods.labels("rabbitmq-user-setup"),
-                # It retries until the cluster has formed, as the services retry their connections meanwhile:
-                # holding `pulumi up` for RabbitMQ's bootstrap would only lengthen every greenfield deploy.
-                "annotations": {"pulumi.com/skipAwait": "true"},
-            },
-            spec={
-                "backoffLimit": 6,
-                "template": {
-                    "metadata": {"labels": pods.labels("rabbitmq-user-setup")},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "automountServiceAccountToken": False,
-                        **pods.spot_tolerant_placement(),
-                        "securityContext": pods.pod_security(100),
-                        "containers": [
-                            {
-                                "name": "create-user",
-                                "image": versions.CURL_IMAGE,
-                                "command": ["sh", "-c", user_setup_script()],
-                                "env": [
-                                    pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
-                                    pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
-                                    pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
-                                ],
-                                "resources": pods.small_resources(),
-                                "securityContext": pods.container_security(),
-                            }
-                        ],
-                    },
-                },
-            },
+            metadata=pods.setup_job_metadata(NAMESPACE, f"rabbitmq-user-{APP_USER}", "rabbitmq-user-setup"),
+            spec=pods.setup_job_spec(
+                "rabbitmq-user-setup",
+                versions.CURL_IMAGE,
+                user_setup_script(),
+                env=[
+                    pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                    pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+                    pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
+                ],
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
         )
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)

@@ -109,3 +109,37 @@ def pdb_spec(match_labels: dict[str, str]) -> Obj:
 
 def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def setup_job_metadata(namespace: str, name: str, app: str) -> Obj:
+    """A one-shot setup Job retries on its own until the service it configures answers; `pulumi up` does not
+    wait for it, or every greenfield deploy would also wait for that service's bootstrap."""
+    return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}
+
+
+def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes: list[Obj] = [], mounts: list[Obj] = []) -> Obj:
+    """The pod of a setup Job: one locked-down shell step, on any pool, retried with backoff."""
+    return {
+        "backoffLimit": 6,
+        "template": {
+            "metadata": {"labels": labels(app)},
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "automountServiceAccountToken": False,
+                **spot_tolerant_placement(),
+                "securityContext": pod_security(100),
+                "containers": [
+                    {
+                        "name": app,
+                        "image": image,
+                        "command": ["sh", "-c", script],
+                        "env": env,
+                        "resources": small_resources(),
+                        "securityContext": container_security(),
+                        **({"volumeMounts": mounts} if mounts else {}),
+                    }
+                ],
+                **({"volumes": volumes} if volumes else {}),
+            },
+        },
+    }
