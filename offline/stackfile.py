@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from settings.errors import ConfigError, Problem
 from settings.stack import PROJECT, SECRET_KEYS, decode_config_value
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,16 @@ def _as_cli_value(value: Any) -> str:
 def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None) -> StackFile:
     """Config as `pulumi up -s <stack>` would set it. `overrides` replaces top-level keys (tests use it)."""
     path = root / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text()) or {}
-    entries: dict[str, Any] = dict(document.get("config") or {})
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise ConfigError(path.name, [Problem("(yaml)", where, f"not valid YAML: {getattr(err, 'problem', None) or err}")]) from None
+    declared = document.get("config") if isinstance(document, dict) else document
+    if not isinstance(declared or {}, dict):
+        raise ConfigError(path.name, [Problem("(config)", declared, "must be a mapping of `namespace:key: value` entries")])
+    entries: dict[str, Any] = dict(declared or {})
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     for key, spec in ((project.get("config") or {}) if isinstance(project, dict) else {}).items():
         if ":" in key and not key.startswith("pulumi:") and isinstance(spec, dict) and "default" in spec:

@@ -15,7 +15,7 @@ class Problem:
     message: str
 
     def line(self, source: str, project: str) -> str:
-        key = self.path if ":" in self.path or self.path == "stack" else f"{project}:{self.path}"
+        key = self.path if ":" in self.path or self.path.startswith("(") or self.path == "stack" else f"{project}:{self.path}"
         return f"{source}: {key} = {self.value!r}: {self.message}"
 
 

@@ -154,3 +154,20 @@ def test_a_required_secret_that_is_not_set_stops_the_run_by_name():
     ]
     # test runs Prometheus: no Datadog key needed there.
     assert run_stack("test", overrides={"insight:datadogApiKey": None}).of_type("eks:index:Cluster")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  insight:network: {vpcCidr: [\n", "Pulumi.test.yaml: (yaml) = 'line 3, column 1': not valid YAML"),
+        ("config: [1, 2]\n", "Pulumi.test.yaml: (config) = [1, 2]: must be a mapping"),
+    ],
+)
+def test_a_broken_stack_file_is_named_without_traceback(tmp_path: Path, text: str, expected: str):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.test.yaml").write_text(text)
+    command = [sys.executable, "-m", "offline.preview", "test", "--root", str(tmp_path), "--build-dir", str(tmp_path / "build")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
