@@ -124,11 +124,13 @@ def test_pdb_that_allows_no_disruption_blocks_the_drain():
     strict = workload("strict", 2, required_pools=None, pdb_max_unavailable=0)
     c = cluster(pool("reserved", 2))
     place([PodRef(strict, i) for i in range(2)], c, set())
-    assert drain(c, [strict], "reserved").blocking_pdbs
+    blocked = drain(c, [strict], "reserved")
+    assert blocked is not None and blocked.blocking_pdbs
     lenient = workload("lenient", 2, required_pools=None, pdb_max_unavailable=1)
     c = cluster(pool("reserved", 2))
     place([PodRef(lenient, i) for i in range(2)], c, set())
-    assert drain(c, [lenient], "reserved").survived
+    drained = drain(c, [lenient], "reserved")
+    assert drained is not None and drained.survived
 
 
 def test_quorum_with_every_member_on_one_node_is_lost():
