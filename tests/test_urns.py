@@ -14,6 +14,17 @@ from offline.runner import Run, run_stack
 
 from .conftest import declared
 
+PLAIN = {
+    "parent": "",
+    "custom": True,
+    "remote": False,
+    "provider": "",
+    "providers": {},
+    "inputs": {},
+    "dependencies": [],
+    "protect": False,
+    "retain_on_delete": False,
+}
 PARENT = "urn:pulumi:test::insight::insight:platform:Platform$insight:platform:Foundations::foundations"
 
 
@@ -154,3 +165,29 @@ def test_renaming_the_apps_component_type(aliased: bool):
     assert {c.urn for c in diff.of("remove")} == under_apps
     assert len(diff.of("add")) == len(under_apps)
     assert not diff.of("update", "replace")
+
+
+def test_references_to_an_aliased_resource_follow_it():
+    """The engine rewrites references to a moved resource in its state: an input naming it is not a change."""
+    old_urn, new_urn = (
+        "urn:pulumi:test::insight::test:index:Left$kubernetes:core/v1:Namespace::apps",
+        "urn:pulumi:test::insight::kubernetes:core/v1:Namespace::apps",
+    )
+    namespace = Record(**{**PLAIN, "urn": old_urn, "type": "kubernetes:core/v1:Namespace", "name": "apps"})
+    user = Record(
+        **{
+            **PLAIN,
+            "urn": "urn:pulumi:test::insight::kubernetes:core/v1:ConfigMap::cm",
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "cm",
+            "inputs": {"ns": {"$ref": old_urn}},
+        }
+    )
+    moved = replace(namespace, urn=new_urn, aliases=[old_urn])
+    following = replace(user, inputs={"ns": {"$ref": new_urn}})
+    assert diff_records("test", [namespace, user], [moved, following]).summary() == "no changes"
+    # Without the alias it is a move: the old one goes, a new one comes, and the reference changes with it.
+    diff = diff_records("test", [namespace, user], [replace(moved, aliases=[]), following])
+    assert (len(diff.of("remove")), len(diff.of("add")), len(diff.of("update"))) == (1, 1, 1)
+    # A resource still declared under the old URN keeps it: the alias matches nothing.
+    assert diff_records("test", [namespace], [namespace, moved]).summary() == "+1 ~0 -0"
