@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import cluster
 from offline.stackfile import ROOT
 from policy.rules import RULES, program
-from settings import aws_catalog, endpoints
+from settings import aws_catalog, endpoints, scheduling
 
 PACK = ROOT / "policy"
 # The pack's imports that are not its own modules, by the distribution that provides them.
@@ -106,5 +105,5 @@ def test_the_pack_pins_what_the_project_runs(distribution):
 
 def test_what_the_pack_knows_of_the_program_is_true():
     assert program.SUPPORTED_KUBERNETES_VERSIONS == aws_catalog.SUPPORTED_KUBERNETES_VERSIONS
-    assert (program.POOL_LABEL, program.SPOT_TAINT_KEY) == (cluster.POOL_LABEL, cluster.SPOT_TAINT_KEY)
+    assert (program.POOL_LABEL, program.SPOT_TAINT_KEY) == (scheduling.POOL_LABEL, scheduling.SPOT_TAINT_KEY)
     assert program.APPS_NAMESPACE == endpoints.APPS_NAMESPACE

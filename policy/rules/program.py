@@ -3,7 +3,7 @@ this folder), so it states these itself; tests/test_policy_pack.py checks they a
 
 # Kubernetes versions in EKS standard support that the program is tested against (settings/aws_catalog.py).
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.34", "1.35")
-# Node pool label and spot taint of the cluster's node groups (components/cluster.py).
+# Node pool label and spot taint of the cluster's node groups (settings/scheduling.py).
 POOL_LABEL = "insight.io/pool"
 SPOT_TAINT_KEY = "insight.io/spot"
 # The namespace of the catalog's services, the only one exposed to the internet (settings/endpoints.py).

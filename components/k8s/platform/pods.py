@@ -6,13 +6,11 @@ custom resource's pod template, and the rendered manifests read like the YAML th
 
 from typing import Any
 
-from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
 from settings.platform import ResourcesConfig
+from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 Obj = dict[str, Any]
 
-ZONE_KEY = "topology.kubernetes.io/zone"
-HOST_KEY = "kubernetes.io/hostname"
 # The data tier is preempted and evicted last, the rest of the platform before the apps.
 DATA_PRIORITY_CLASS = "insight-data"
 PLATFORM_PRIORITY_CLASS = "insight-platform"
