@@ -83,9 +83,7 @@ def derive_crd(crd: dict[str, Any], row: dict[str, str]) -> dict[str, Any]:
         "provenance": provenance(row),
         "group": spec["group"],
         "kind": spec["names"]["kind"],
-        "versions": {
-            v["name"]: structure(v["schema"]["openAPIV3Schema"]) for v in spec["versions"] if v.get("served", True)
-        },
+        "versions": {v["name"]: structure(v["schema"]["openAPIV3Schema"]) for v in spec["versions"] if v.get("served", True)},
     }
 
 
