@@ -12,7 +12,7 @@ from costing.report import cost_section, deploy_time_section, minutes, money, st
 from delivery.mermaid import component_graph
 from policy.rules import RULES
 
-from .drills_hook import drills_summary
+from .drills_hook import drills_summary, drills_verdict
 from .edge_summary import edge_section
 from .policies import policy_section, violations
 from .runner import Run
@@ -74,7 +74,6 @@ def render_summary(run: Run) -> str:
 
 def terminal_report(run: Run, out: Path) -> str:
     """The few lines the preview prints per stack; summary.md in `out` holds the full report."""
-    resources = [r for r in run.records if r.type != "pulumi:pulumi:Stack"]
     checked = [rule for rule in RULES if rule.severity_in(run.stack) != "disabled"]
     found = Counter(v.severity for v in violations(run))
     verdicts = ", ".join(f"{n} {severity}" for severity, n in sorted(found.items())) or "none"
@@ -82,10 +81,11 @@ def terminal_report(run: Run, out: Path) -> str:
     manifests = sum(1 for _ in (out / "manifests").rglob("*.yaml"))
     return "\n".join(
         [
-            f"  resources  {len(resources)} of {len({r.type for r in resources})} types",
+            f"  resources  {len(run.records)} of {len({r.type for r in run.records})} types, the stack included",
             f"  policies   {len(checked)} rules checked; violations: {verdicts}",
             f"  cost       {money(cost.monthly)}/month in {cost.region} ({money(cost.on_demand)} all on-demand,"
             f" {cost.stack_saving:.1%} saving)",
+            f"  drills     {drills_verdict(run)} (drills.md)",
             f"  deploy     about {minutes(deploy_estimate(run.records).total)} for a first `pulumi up`",
             f"  files      {out}/summary.md (full report), resources.json, manifests/ ({manifests} files)",
         ]

@@ -66,7 +66,7 @@ def test_the_terminal_gets_a_short_report_and_the_full_one_stays_in_summary_md(t
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) <= 10
     labels = [line.split()[0] for line in lines[2:]]
-    assert labels == ["resources", "policies", "cost", "deploy", "files"]
+    assert labels == ["resources", "policies", "cost", "drills", "deploy", "files"]
     assert f"{tmp_path}/test/summary.md (full report)" in lines[-1]
     assert len((tmp_path / "test" / "summary.md").read_text().splitlines()) > 100
 
