@@ -56,11 +56,10 @@ def dig(obj: Any, path: tuple[str, ...]) -> Any:
 def template_specs(obj: Obj, path: str) -> list[Obj]:
     """The pod specs at a fact-table path such as `spec.nodeSets[].podTemplate.spec` (absent parts: empty)."""
     nodes: list[Any] = [obj]
-    for key in path.split("."):
-        many = key.endswith("[]")
-        key = key.removesuffix("[]")
+    for step in path.split("."):
+        key = step.removesuffix("[]")
         nodes = [n.get(key) if isinstance(n, dict) else None for n in nodes]
-        if many:
+        if step.endswith("[]"):
             nodes = [item for n in nodes for item in (n or [])]
     return [n if isinstance(n, dict) else {} for n in nodes]
 
