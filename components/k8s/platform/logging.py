@@ -91,7 +91,12 @@ class Logging(pulumi.ComponentResource):
             version=chart.version,
             repository_opts={"repo": chart.repo},
             namespace=ECK_NAMESPACE,
-            values={"managedNamespaces": [NAMESPACE], "nodeSelector": {"insight.io/pool": "reserved"}},
+            values={
+                "managedNamespaces": [NAMESPACE],
+                "nodeSelector": {"insight.io/pool": "reserved"},
+                # elastic-system enforces restricted; the 3.1.0 chart's pod context sets no seccomp profile.
+                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            },
             opts=child,
         )
         on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
