@@ -223,6 +223,9 @@ class Logging(pulumi.ComponentResource):
                                 "livenessProbe": pods.tcp_probe(5601, period=20),
                             }
                         ],
+                        # ECK 3.1.0 adds this init container without the restricted settings; it writes only to
+                        # its mounted volumes, so a read-only root holds.
+                        "initContainers": [{"name": "elastic-internal-init", "securityContext": pods.container_security()}],
                     }
                 },
             },
@@ -257,6 +260,8 @@ class Logging(pulumi.ComponentResource):
                                 "livenessProbe": pods.http_probe(9600, "/", period=20),
                             }
                         ],
+                        # As for Kibana: the operator's config init container copies into its mounted volume only.
+                        "initContainers": [{"name": "logstash-internal-init-config", "securityContext": pods.container_security()}],
                     },
                 },
                 "volumeClaimTemplates": [
