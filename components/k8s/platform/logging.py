@@ -303,7 +303,11 @@ class Logging(pulumi.ComponentResource):
         allow_ingress("allow-logstash-clients", NAMESPACE, LOGSTASH_POD_LABELS, [LOGSTASH_PORT], from_namespaces(apps), self)
         # The operator reads cluster health and drives rolling changes through the HTTP API.
         allow_egress(
-            "allow-elasticsearch", ECK_NAMESPACE, {}, [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}], self
+            "allow-elasticsearch",
+            ECK_NAMESPACE,
+            {},
+            [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+            self,
         )
         # Snapshots go to S3 through STS: HTTPS out.
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
