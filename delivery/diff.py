@@ -394,7 +394,9 @@ def _verb(c: ResourceChange) -> str:
         )
     if c.delete_before_replace:
         return "**delete, then replace** (it keeps its name, so the old one goes first)"
-    return f"**replace** (create, then delete; {c.dependents} resources depend on it)" if c.dependents else "**replace** (create, then delete)"
+    return (
+        f"**replace** (create, then delete; {c.dependents} resources depend on it)" if c.dependents else "**replace** (create, then delete)"
+    )
 
 
 def _cascade_lines(c: ResourceChange, diff: StackDiff) -> list[str]:
@@ -438,8 +440,9 @@ def _warnings(diff: StackDiff) -> list[str]:
     return ["> [!CAUTION]", *lines] if lines else []
 
 
-def render_markdown(diff: StackDiff, base_label: str, notes: Sequence[str] = ()) -> str:
-    """The pull request comment; `notes` (Markdown paragraphs, e.g. the release change) go under the summary."""
+def render_markdown(diff: StackDiff, base_label: str, notes: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
+    """The pull request comment; `notes` (Markdown paragraphs, e.g. the release change) go under the summary,
+    `sections` (what rolls, the graph of the change) under the warnings."""
     out = [f"### Offline preview diff of stack `{diff.stack}` against `{base_label}`", "", f"**{diff.summary()}**", ""]
     out += [line for note in notes for line in (note, "")]
     if not diff.changes:
@@ -447,6 +450,10 @@ def render_markdown(diff: StackDiff, base_label: str, notes: Sequence[str] = ())
     warnings = _warnings(diff)
     if warnings:
         out += [*warnings, ""]
+    out += [section for section in sections if section]
+    if diff.unknown_types:
+        listed = ", ".join(f"`{t}`" for t in diff.unknown_types)
+        out += [f"Whether a change replaces these types is not in `delivery/replace_rules.yaml` (shown as updates): {listed}.", ""]
     titles: tuple[tuple[str, Action], ...] = (("Added", "add"), ("Removed", "remove"))
     for title, action in titles:
         found = diff.of(action)
