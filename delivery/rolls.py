@@ -50,7 +50,7 @@ def _template_changes(change: ResourceChange) -> list[PropertyChange]:
 def rolls(diff: StackDiff, head: Sequence[Record]) -> list[Roll]:
     """The workloads whose pods restart, each with why (and the changed objects it reads, e.g. its ConfigMap)."""
     changed = diff.by_urn()
-    reads = {r.urn: [changed[u].name for u in r.input_dependencies if u in changed] for r in head}
+    reads = {r.urn: sorted({changed[u].name for urns in r.property_dependencies.values() for u in urns if u in changed}) for r in head}
     found: list[Roll] = []
     for c in diff.changes:
         if c.type not in WORKLOADS:
