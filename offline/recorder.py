@@ -235,7 +235,9 @@ class RecordingMonitor(MockMonitor):
             self.stack_urn = response.urn
         # A resource passed as an input is a dependency too, as the engine counts it.
         property_deps = {
-            key: sorted({*_ref_urns(raw.get(key)), *(request.propertyDependencies[key].urns if key in request.propertyDependencies else ())})
+            key: sorted(
+                {*_ref_urns(raw.get(key)), *(request.propertyDependencies[key].urns if key in request.propertyDependencies else ())}
+            )
             for key in {*raw, *request.propertyDependencies}
         }
         input_deps = {u for deps in property_deps.values() for u in deps}

@@ -113,7 +113,9 @@ def test_a_replacement_counts_what_depends_on_it():
     diff = diff_records("test", [VPC, subnet, nat], head)
     (change,) = diff.changes
     assert change.dependents == 2
-    assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (create, then delete; 2 resources depend on it)" in render_markdown(diff, "origin/master")
+    assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (create, then delete; 2 resources depend on it)" in render_markdown(
+        diff, "origin/master"
+    )
 
 
 def test_a_provider_moved_to_another_region_takes_what_it_manages_with_it():
