@@ -154,6 +154,14 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
         "id": ctx.account_id,
     },
     "aws:index/getPartition:getPartition": lambda ctx, _: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    # The recommended EKS AMI release of a Kubernetes minor: `<minor>.<patch>-<date>`.
+    "aws:ssm/getParameter:getParameter": lambda ctx, a: {
+        "name": a["name"],
+        "type": "String",
+        "insecureValue": f"{a['name'].split('/')[5]}.0-20251120" if a["name"].startswith("/aws/service/eks/") else "offline",
+        "value": "offline",
+        "id": a["name"],
+    },
     "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
 }
 

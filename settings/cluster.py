@@ -32,6 +32,8 @@ class ClusterConfig(Section):
     public_access_cidrs: list[Cidr] = []
     service_cidr: Cidr = Field(default="172.20.0.0/16", validate_default=True)  # type: ignore[assignment]
     admin_role_arns: list[str] = []
+    # The identity that runs `pulumi up` (CI's deploy role). EKS makes it cluster admin when it creates the cluster.
+    deployer_role_arn: str | None = None
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -40,10 +42,10 @@ class ClusterConfig(Section):
             raise ValueError(f"unsupported Kubernetes version; allowed: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
         return value
 
-    @field_validator("admin_role_arns")
+    @field_validator("admin_role_arns", "deployer_role_arn")
     @classmethod
-    def _role_arns(cls, value: list[str]) -> list[str]:
-        for arn in value:
+    def _role_arns(cls, value: list[str] | str | None) -> list[str] | str | None:
+        for arn in [value] if isinstance(value, str) else value or []:
             if not ROLE_ARN.match(arn):
                 raise ValueError(f"'{arn}' is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
         return value
@@ -102,6 +104,16 @@ def check_endpoint(environment: str, cluster: ClusterConfig) -> Iterator[Problem
     if environment == "prod" and any(str(c) == OPEN_TO_WORLD or c.prefixlen == 0 for c in cluster.public_access_cidrs):
         yield Problem(
             "cluster.publicAccessCidrs", [str(c) for c in cluster.public_access_cidrs], "prod's API endpoint must not be open to 0.0.0.0/0"
+        )
+
+
+def check_admins(cluster: ClusterConfig) -> Iterator[Problem]:
+    if cluster.deployer_role_arn in cluster.admin_role_arns:
+        yield Problem(
+            "cluster.adminRoleArns",
+            cluster.deployer_role_arn,
+            "is cluster.deployerRoleArn: EKS already makes the creator cluster admin, and a second access entry for it "
+            "fails the first deploy (ResourceInUseException); remove it here",
         )
 
 

@@ -16,6 +16,7 @@ from .cluster import (
     ClusterConfig,
     NodePoolsConfig,
     check_cidr_overlap,
+    check_admins,
     check_endpoint,
     check_pool_sizes,
     check_reserved_pool,
@@ -62,6 +63,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_network(cfg.environment, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
     yield from check_endpoint(cfg.environment, cfg.cluster)
+    yield from check_admins(cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)

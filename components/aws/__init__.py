@@ -53,6 +53,8 @@ class AwsLayer:
                 public_subnet_ids=network.public_subnet_ids,
                 private_subnet_ids=network.private_subnet_ids,
                 availability_zones=network.availability_zones,
+                stack_tags=stack_tags(cfg),
+                log_retention_days=cfg.network.flow_logs_retention_days,
                 protect=cfg.protected,
             ),
             aws_opts,
