@@ -15,8 +15,8 @@ from .base import Section
 from .cluster import (
     ClusterConfig,
     NodePoolsConfig,
-    check_cidr_overlap,
     check_admins,
+    check_cidr_overlap,
     check_endpoint,
     check_pool_sizes,
     check_reserved_pool,
