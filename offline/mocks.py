@@ -130,6 +130,7 @@ CANNED: dict[str, Canned] = {
     "aws:ec2/eip:Eip": lambda ctx, a: {"publicIp": "192.0.2.10", "allocationId": _fake_id(a.name, "eipalloc-")},
     "aws:cloudwatch/logGroup:LogGroup": lambda ctx, a: {"arn": ctx.arn("logs", f"log-group:{a.inputs.get('name', a.name)}")},
     "kubernetes:core/v1:Service": _k8s_service,
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda ctx, a: {"secretArn": ctx.arn("secretsmanager", f"secret:{a.name}")},
     "aws:s3/bucket:Bucket": _bucket,
     "aws:route53/zone:Zone": _zone,
     "aws:route53/record:Record": lambda ctx, a: {"fqdn": a.inputs["name"].rstrip(".")},

@@ -33,7 +33,7 @@ PROJECT = "insight"
 Environment = Literal["test", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
-SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey"})
+SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials"})
 
 
 class StackConfig(Section):
@@ -144,7 +144,8 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
 
 def required_secrets(cfg: StackConfig) -> list[str]:
     """Secrets this stack's settings need: checked for presence (never read) before anything is declared."""
-    return ["sentryDsn", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
+    # dockerHubCredentials: ECR reads the pull-through cache's secret when the rule is created, so it has a value first.
+    return ["sentryDsn", "dockerHubCredentials", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
 
 
 def decode_config_value(text: str) -> Any:

@@ -102,6 +102,7 @@ class AwsLayer:
                 node_role_name=cluster.node_role_name,
                 services=[s.name for s in catalog.services],
                 config=cfg.edge.registry,
+                docker_hub_credentials=pulumi.Config("insight").require_secret("dockerHubCredentials"),
                 keep=cfg.protected,
             ),
             aws_opts,

@@ -149,7 +149,9 @@ class Cluster(pulumi.ComponentResource):
             ),
             subnet_ids=args.private_subnet_ids,
             labels={POOL_LABEL: "reserved"},
-            launch_template=self._launch_template(f"{name}-reserved", pools.reserved.disk_gib, {**args.stack_tags, **tags, "pool": "reserved"}),
+            launch_template=self._launch_template(
+                f"{name}-reserved", pools.reserved.disk_gib, {**args.stack_tags, **tags, "pool": "reserved"}
+            ),
             tags={**tags, "pool": "reserved"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
