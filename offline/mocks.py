@@ -163,6 +163,7 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
         "value": "offline",
         "id": a["name"],
     },
+    "aws:route53/getZone:getZone": lambda ctx, a: {"name": a["name"], "zoneId": _fake_id(a["name"], "Z"), "id": _fake_id(a["name"], "Z")},
     "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
 }
 

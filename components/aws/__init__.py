@@ -72,6 +72,8 @@ class AwsLayer:
                 domain=cfg.edge.domain,
                 certificate_sans=cfg.edge.certificate_sans,
                 delegations=cfg.edge.delegations,
+                parent_account_id=cfg.edge.parent_account_id,
+                registered_domain=cfg.edge.registered_domain,
                 account_id=cfg.account_id,
                 query_log_retention_days=cfg.edge.query_log_retention_days,
                 us_east_1=us_east_1,
