@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from .aws_catalog import INSTANCE_TYPES, SUPPORTED_KUBERNETES_VERSIONS, architecture
 from .base import Cidr, Section
 from .errors import Problem
+from .network import LOG_RETENTION_DAYS
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 OPEN_TO_WORLD = "0.0.0.0/0"
@@ -32,6 +33,8 @@ class ClusterConfig(Section):
     public_access_cidrs: list[Cidr] = []
     service_cidr: Cidr = Field(default="172.20.0.0/16", validate_default=True)  # type: ignore[assignment]
     admin_role_arns: list[str] = []
+    # CloudWatch retention of the control-plane logs (/aws/eks/<cluster>/cluster).
+    log_retention_days: int = 90
     # The identity that runs `pulumi up` (CI's deploy role). EKS makes it cluster admin when it creates the cluster.
     deployer_role_arn: str | None = None
 
@@ -40,6 +43,13 @@ class ClusterConfig(Section):
     def _supported(cls, value: str) -> str:
         if value not in SUPPORTED_KUBERNETES_VERSIONS:
             raise ValueError(f"unsupported Kubernetes version; allowed: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
     @field_validator("admin_role_arns", "deployer_role_arn")

@@ -136,7 +136,7 @@ def test_control_plane_log_group_is_declared_with_retention_before_the_cluster(r
     [group] = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs.get("name", "").startswith("/aws/eks/")]
     [cluster] = run.of_type("eks:index:Cluster")
     assert group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
-    assert group.inputs["retentionInDays"] == run.settings.network.flow_logs_retention_days
+    assert group.inputs["retentionInDays"] == run.settings.cluster.log_retention_days
     assert group.urn in cluster.dependencies
 
 

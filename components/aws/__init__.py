@@ -54,7 +54,7 @@ class AwsLayer:
                 private_subnet_ids=network.private_subnet_ids,
                 availability_zones=network.availability_zones,
                 stack_tags=stack_tags(cfg),
-                log_retention_days=cfg.network.flow_logs_retention_days,
+                log_retention_days=cfg.cluster.log_retention_days,
                 protect=cfg.protected,
             ),
             aws_opts,
