@@ -143,7 +143,8 @@ class Cluster(pulumi.ComponentResource):
             capacity_type="ON_DEMAND",
             instance_types=[reserved_type],
             ami_type=ami_type(reserved_type),
-            **self._follow_releases(cfg.kubernetes_version, reserved_type),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, reserved_type),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pools.reserved.min_size, desired_size=pools.reserved.desired_size, max_size=pools.reserved.max_size
             ),
@@ -165,7 +166,8 @@ class Cluster(pulumi.ComponentResource):
             capacity_type="SPOT",
             instance_types=spot_types,
             ami_type=ami_type(spot_types[0]),
-            **self._follow_releases(cfg.kubernetes_version, spot_types[0]),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pools.spot.min_size, desired_size=pools.spot.desired_size, max_size=pools.spot.max_size
             ),
@@ -222,8 +224,8 @@ class Cluster(pulumi.ComponentResource):
         )
         self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
 
-    def _follow_releases(self, kubernetes_version: str, instance_type: str) -> dict[str, pulumi.Input[str]]:
-        """A custom launch template pins nothing: without these the group stays on its first Kubernetes version and AMI.
+    def _ami_release(self, kubernetes_version: str, instance_type: str) -> pulumi.Output[str]:
+        """A custom launch template pins nothing: without a version and release a group stays on its first ones.
 
         The release is read on every `up`, so a new AMI rolls the nodes (respecting PDBs) at the next deploy.
         """
@@ -231,7 +233,7 @@ class Cluster(pulumi.ComponentResource):
             name=ami_release_parameter(kubernetes_version, instance_type), opts=pulumi.InvokeOutputOptions(parent=self)
         )
         # A String parameter: `insecure_value` is its plain value (`value` is always marked sensitive).
-        return {"version": kubernetes_version, "release_version": release.insecure_value}
+        return release.insecure_value
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
         """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""

@@ -238,7 +238,9 @@ class Dns(pulumi.ComponentResource):
             return aws.route53domains.RegisteredDomain(
                 name,
                 domain_name=args.domain,
-                name_servers=zone.name_servers.apply(lambda servers: [{"name": s} for s in servers]),
+                name_servers=zone.name_servers.apply(
+                    lambda servers: [aws.route53domains.RegisteredDomainNameServerArgs(name=s) for s in servers]
+                ),
                 tags=component_tags("dns"),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.us_east_1, retain_on_delete=True),
             )
