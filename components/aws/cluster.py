@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +44,24 @@ class ClusterArgs:
 
 def ami_type(instance_type: str) -> str:
     return "AL2023_ARM_64_STANDARD" if architecture(instance_type) == "arm64" else "AL2023_x86_64_STANDARD"
+
+
+def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]) -> dict[str, Any]:
+    """Every behaviour set here, none left to the PULUMI_K8S_* environment of whoever runs pulumi.
+
+    - cluster_identifier: the provider (and all it manages) is replaced only when the cluster itself changes,
+      not when the kubeconfig's token or endpoint text does.
+    - mutable ConfigMaps and Secrets: a data change is an update in place that rolls pods through the hash
+      annotations, not a delete-before-replace of an explicitly named object (delivery/engine.py).
+    """
+    return {
+        "kubeconfig": kubeconfig,
+        "cluster_identifier": cluster_name,
+        "enable_server_side_apply": True,
+        "enable_config_map_mutable": True,
+        "enable_secret_mutable": True,
+        "delete_unreachable": False,
+    }
 
 
 def key_policy(account_id: str) -> str:
@@ -191,9 +210,7 @@ class Cluster(pulumi.ComponentResource):
         # Nodes pull images with this role: the registry grants it the pull-through cache.
         self.node_role_name = node_role.name
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
-        )
+        self.k8s_provider = k8s.Provider(f"{name}-k8s", **kubernetes_provider_options(args.name, self.kubeconfig), opts=child)
         self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:

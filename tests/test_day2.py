@@ -1,0 +1,122 @@
+"""Day 2 under the real engine: what `pulumi up` does with each common change, over two offline recordings.
+
+Each test records the stack before and after one change and asks delivery/engine.py what the engine and the
+Kubernetes provider do with it. The README's day-2 table quotes these tests.
+"""
+
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog import load_catalog
+from components.program import declare
+from delivery.engine import Plan, plan, provider_forces_replacement
+from offline.runner import Run, run_stack
+from offline.stackfile import ROOT
+from settings import load_stack_config
+
+from .conftest import declared
+from .helpers import make_record
+
+STACK = "test"
+
+
+WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+
+
+def app_names(run: Run) -> set[str]:
+    """The catalog services' workloads (children of an AppService)."""
+    return {r.name for r in run.records if r.type in WORKLOADS and "insight:app_service:AppService$" in r.urn}
+
+
+def with_services(edit: Any) -> Run:
+    """The stack declared from a copy of services/ after `edit(services_dir)`: a real HOCON edit."""
+
+    def program() -> None:
+        cfg = load_stack_config()
+        declare(cfg, load_catalog(cfg.environment, copy_root))
+
+    copy_root = Path(_tmp()) / "root"
+    shutil.rmtree(copy_root, ignore_errors=True)
+    shutil.copytree(ROOT / "services", copy_root / "services")
+    edit(copy_root / "services")
+    return run_stack(STACK, program=program)
+
+
+@cache
+def _tmp() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="day2-")
+
+
+def changed(base: Run, head: Run) -> Plan:
+    return plan(STACK, base.records, head.records)
+
+
+@cache
+def hocon_edit() -> Plan:
+    def edit(services: Path) -> None:
+        defaults = services / "defaults.conf"
+        defaults.write_text(defaults.read_text() + "\napp.insight.day2-marker = on\n")
+
+    return changed(declared(STACK), with_services(edit))
+
+
+def test_hocon_edit_updates_config_maps_in_place_and_rolls_every_app():
+    result = hocon_edit()
+    apps = app_names(declared(STACK))
+    config_maps = [s for s in result.steps if s.type == "kubernetes:core/v1:ConfigMap"]
+    assert {s.step for s in config_maps} == {"update"}, config_maps
+    assert len(config_maps) == len(apps)
+    workloads = [s for s in result.steps if s.name in apps]
+    assert {s.name for s in workloads} == apps
+    assert all(s.step == "update" and s.rolls for s in workloads), workloads
+    assert not result.of("replace", "delete-before-replace", "remove")
+
+
+def test_without_mutable_config_maps_a_hocon_edit_would_delete_the_services():
+    """The provider rule the fix relies on: an unflagged provider deletes a named ConfigMap first."""
+    config_map = make_record("api-config", "kubernetes:core/v1:ConfigMap", inputs={"metadata": {"name": "api-config"}})
+    assert provider_forces_replacement(config_map, "data.application.conf", {})
+    assert not provider_forces_replacement(config_map, "data.application.conf", {"enableConfigMapMutable": True})
+    secret = make_record("s", "kubernetes:core/v1:Secret")
+    assert provider_forces_replacement(secret, "stringData.password", {"enableConfigMapMutable": True})
+    assert not provider_forces_replacement(secret, "stringData.password", {"enableSecretMutable": True})
+
+
+def test_dependent_of_a_deleted_first_object_is_replaced_before_it():
+    """Planted: a pod template taking the ConfigMap's name as an Output goes down with it on an unflagged provider."""
+    provider = make_record("k8s", "pulumi:providers:kubernetes", inputs={})
+    ref = f"{provider.urn}::id"
+    config = make_record("cfg", "kubernetes:core/v1:ConfigMap", provider=ref, inputs={"metadata": {"name": "a"}, "data": {"k": "1"}})
+    app = make_record(
+        "app", "kubernetes:apps/v1:Deployment", provider=ref, inputs={"metadata": {"name": "a"}}, input_dependencies=[config.urn]
+    )
+    edited = make_record("cfg", "kubernetes:core/v1:ConfigMap", provider=ref, inputs={"metadata": {"name": "a"}, "data": {"k": "2"}})
+    steps = plan(STACK, [provider, config, app], [provider, edited, app])
+    assert steps.step_of("cfg") == "delete-before-replace"
+    assert steps.step_of("app") == "delete-before-replace"
+
+
+def test_app_pod_templates_name_their_config_map_as_plain_text():
+    run = declared(STACK)
+    by_urn = run.by_urn()
+    for record in run.records:
+        if record.name in app_names(run):
+            deps = {by_urn[u].type for u in record.input_dependencies if u in by_urn}
+            assert "kubernetes:core/v1:ConfigMap" not in deps, record.name
+            assert any(by_urn[u].type == "kubernetes:core/v1:ConfigMap" for u in record.dependencies if u in by_urn)
+
+
+@pytest.mark.parametrize("stack", ["test", "staging", "prod"])
+def test_kubernetes_provider_sets_every_behaviour_explicitly(stack: str):
+    provider = declared(stack).one("pulumi:providers:kubernetes")
+    inputs = provider.inputs
+    assert inputs["clusterIdentifier"] == declared(stack).settings.cluster_name  # type: ignore[union-attr]
+    for option in ("enableConfigMapMutable", "enableSecretMutable", "enableServerSideApply"):
+        assert inputs[option] == "true", option  # provider options travel as JSON text
+    assert inputs["deleteUnreachable"] == "false"
