@@ -2,13 +2,15 @@
 
 import json
 
+import pulumi
 import pytest
 
-from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, spread
+from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, access_entries_transform, spread
+from offline.runner import run_stack
 from settings.aws_catalog import INSTANCE_TYPES
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
-from .conftest import declared
+from .conftest import declared, raw_sections
 
 POOLS = {  # stack: (reserved type, reserved size, spot min/desired/max)
     "test": ("m6i.xlarge", 2, (1, 2, 6)),
@@ -130,3 +132,36 @@ def test_spread_over_azs():
     assert spread(7, 3) == [3, 2, 2]
     assert spread(3, 3) == [1, 1, 1]
     assert sum(spread(10, 4)) == 10
+
+
+ADMINS = ["arn:aws:iam::111111111111:role/platform-admin", "arn:aws:iam::222222222222:role/path/Break-Glass"]
+
+
+def access_entry_keys(admins: list[str]) -> list[str]:
+    section = raw_sections("test")["cluster"] | {"adminRoleArns": admins}
+    cluster = run_stack("test", overrides={"insight:cluster": section}).one("eks:index:Cluster")
+    return sorted(cluster.inputs["accessEntries"])
+
+
+def test_access_entries_are_keyed_by_role_not_by_position():
+    """Reordering or removing an admin keeps every other entry where it is (planted fault: keys by list position)."""
+    both = access_entry_keys(ADMINS)
+    assert both == ["111111111111-platform-admin", "222222222222-break-glass"]
+    assert access_entry_keys(ADMINS[::-1]) == both
+    assert access_entry_keys(ADMINS[1:]) == both[1:]
+
+
+def transformed(type_: str, name: str):
+    transform = access_entries_transform("cluster", ADMINS)
+    return transform(pulumi.ResourceTransformArgs(True, type_, name, {}, pulumi.ResourceOptions(protect=True)))
+
+
+def test_access_entries_move_from_position_keys_by_alias_and_are_not_protected():
+    entry = transformed("aws:eks/accessEntry:AccessEntry", "cluster-222222222222-break-glass")
+    assert entry is not None
+    assert entry.opts.protect is False  # the cluster's protect does not make removing an admin impossible
+    assert [a.name for a in entry.opts.aliases or []] == ["cluster-admin-1"]  # type: ignore[union-attr]
+    policy = transformed("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "cluster-222222222222-break-glass-cluster-admin")
+    assert policy is not None
+    assert [a.name for a in policy.opts.aliases or []] == ["cluster-admin-1-cluster-admin"]  # type: ignore[union-attr]
+    assert transformed("aws:eks/cluster:Cluster", "cluster-eksCluster") is None  # the cluster itself keeps its protection

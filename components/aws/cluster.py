@@ -25,6 +25,7 @@ NODE_POLICIES = [
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",  # shell access through SSM, never SSH
 ]
+ADMIN_POLICY_KEY = "cluster-admin"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
@@ -64,6 +65,35 @@ def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]
     }
 
 
+def access_entry_key(role_arn: str) -> str:
+    """A stable key per admin role, whatever its place in the list: `<account>-<role name>` (unique per account)."""
+    account, role = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    return f"{account}-{role}".lower()
+
+
+ACCESS_TYPES = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+
+
+def access_entries_transform(cluster: str, role_arns: list[str]) -> pulumi.ResourceTransform:
+    """Access entries (children of pulumi-eks's cluster, named `<cluster>-<key>` and `<cluster>-<key>-<policy>`) are
+    not protected with the cluster: removing an admin must not be refused. Entries first keyed by list position
+    (`admin-<i>`) move to their stable key through an alias, so the move is no change for the engine."""
+    moved: dict[str, str] = {}
+    for i, arn in enumerate(role_arns):
+        new, old = f"{cluster}-{access_entry_key(arn)}", f"{cluster}-admin-{i}"
+        moved |= {new: old, f"{new}-{ADMIN_POLICY_KEY}": f"{old}-{ADMIN_POLICY_KEY}"}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in ACCESS_TYPES:
+            return None
+        aliases = [pulumi.Alias(name=moved[args.name])] if args.name in moved else []
+        return pulumi.ResourceTransformResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(protect=False, aliases=aliases))
+        )
+
+    return transform
+
+
 def key_policy(account_id: str) -> str:
     """The account administers the key through IAM; nothing else is granted here."""
     return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id)]})
@@ -88,16 +118,16 @@ class Cluster(pulumi.ComponentResource):
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-secrets", target_key_id=key.key_id, opts=child)
 
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
-                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                    ADMIN_POLICY_KEY: eks.AccessPolicyAssociationArgs(
                         policy_arn=CLUSTER_ADMIN_POLICY,
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
             )
-            for i, arn in enumerate(cfg.admin_role_arns)
+            for arn in cfg.admin_role_arns
         }
         self.cluster = eks.Cluster(
             name,
@@ -123,7 +153,9 @@ class Cluster(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             deletion_protection=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, transforms=[access_entries_transform(name, cfg.admin_role_arns)]
+            ),
         )
 
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
