@@ -1,6 +1,7 @@
 """The EKS cluster: encrypted, logged, IRSA-ready, with a reserved (on-demand) pool and a spot pool."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,9 @@ def access_entry_key(role_arn: str) -> str:
 ACCESS_TYPES = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
 
 
-def access_entries_transform(cluster: str, role_arns: list[str]) -> pulumi.ResourceTransform:
+def access_entries_transform(
+    cluster: str, role_arns: list[str]
+) -> Callable[[pulumi.ResourceTransformArgs], pulumi.ResourceTransformResult | None]:
     """Access entries (children of pulumi-eks's cluster, named `<cluster>-<key>` and `<cluster>-<key>-<policy>`) are
     not protected with the cluster: removing an admin must not be refused. Entries first keyed by list position
     (`admin-<i>`) move to their stable key through an alias, so the move is no change for the engine."""
