@@ -40,6 +40,7 @@ WARN_AFTER_SECONDS = 30
 KNOWN_NEEDS: tuple[tuple[str, str, str], ...] = (
     ("aws:eks/addon:Addon", "eks:index:ManagedNodeGroup", "an add-on's pods need nodes before it turns ACTIVE"),
     ("aws:eks/addon:Addon", "eks:index:Cluster", "the add-on names its cluster by plain name"),
+    ("pulumi:providers:kubernetes", "eks:index:ManagedNodeGroup", "the Kubernetes layer's awaits start once nodes exist"),
     ("eks:index:ManagedNodeGroup", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "nodes join only once their role has its policies"),
     ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "a public NAT gateway needs the internet gateway"),
     ("kubernetes:*", "kubernetes:core/v1:Namespace", "namespaced objects need their namespace"),

@@ -108,8 +108,6 @@ def test_cluster_identity_and_addons(run):
     assert any(v == "system:serviceaccount:kube-system:ebs-csi-controller-sa" for v in conditions.values())
     assert any(v == "sts.amazonaws.com" for v in conditions.values())
     assert ebs_role.urn in addons["aws-ebs-csi-driver"].dependencies
-    node_group_urns = {g.urn for g in node_groups(run)}
-    assert node_group_urns <= set(addons["coredns"].dependencies)
 
 
 @pytest.mark.parametrize("stack", ["test", "staging", "prod"])
@@ -165,3 +163,18 @@ def test_access_entries_move_from_position_keys_by_alias_and_are_not_protected()
     assert policy is not None
     assert [a.name for a in policy.opts.aliases or []] == ["cluster-admin-1-cluster-admin"]  # type: ignore[union-attr]
     assert transformed("aws:eks/cluster:Cluster", "cluster-eksCluster") is None  # the cluster itself keeps its protection
+
+
+def test_kubernetes_layer_starts_once_both_node_groups_exist(run):
+    """Every Kubernetes object goes through the provider: it waits for the nodes (planted fault: kubeconfig only)."""
+    provider = run.one("pulumi:providers:kubernetes")
+    groups = {g.urn for g in run.of_type("eks:index:ManagedNodeGroup")}
+    assert groups <= set(provider.dependencies)
+
+
+def test_add_ons_wait_for_the_reserved_pool_only(run):
+    """CoreDNS and the EBS CSI controller tolerate no spot taint: waiting for the spot group only delays them."""
+    reserved, spot = node_groups(run)
+    for addon in run.of_type("aws:eks/addon:Addon"):
+        assert reserved.urn in addon.dependencies, addon.name
+        assert spot.urn not in addon.dependencies, addon.name

@@ -220,7 +220,8 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *node_groups])
+        # Neither add-on tolerates the spot taint: they wait for the reserved pool only.
+        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, self.reserved])
         aws.eks.Addon(
             f"{name}-coredns",
             cluster_name=args.name,
@@ -245,7 +246,14 @@ class Cluster(pulumi.ComponentResource):
         # Nodes pull images with this role: the registry grants it the pull-through cache.
         self.node_role_name = node_role.name
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
-        self.k8s_provider = k8s.Provider(f"{name}-k8s", **kubernetes_provider_options(args.name, self.kubeconfig), opts=child)
+        # Every Kubernetes object goes through this provider: the Kubernetes layer starts once nodes exist, so no
+        # rollout's await runs down while the node groups are still launching. CoreDNS and the EBS CSI driver come up
+        # in the first minute or two of those awaits (volume claims wait for the driver: costing/deploy.py).
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            **kubernetes_provider_options(args.name, self.kubeconfig),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
+        )
         self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
