@@ -5,6 +5,7 @@ Kubernetes provider do with it. The README's day-2 table quotes these tests.
 """
 
 import shutil
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from offline.runner import Run, run_stack
 from offline.stackfile import ROOT
 from settings import load_stack_config
 
-from .conftest import declared
+from .conftest import declared, raw_sections
 from .helpers import make_record
 
 STACK = "test"
@@ -120,3 +121,59 @@ def test_kubernetes_provider_sets_every_behaviour_explicitly(stack: str):
     for option in ("enableConfigMapMutable", "enableSecretMutable", "enableServerSideApply"):
         assert inputs[option] == "true", option  # provider options travel as JSON text
     assert inputs["deleteUnreachable"] == "false"
+
+
+def with_sections(**sections: Any) -> Run:
+    """The stack with some of its `insight:` sections changed (each merged into the stack file's own)."""
+    raw = raw_sections(STACK)
+    return run_stack(STACK, overrides={f"insight:{k}": raw[k] | v for k, v in sections.items()})
+
+
+def test_image_version_updates_every_app_in_place_and_rolls_it():
+    result = changed(declared(STACK), with_sections(release={"version": "1.4.1-SNAPSHOT"}))
+    apps = app_names(declared(STACK))
+    assert {s.name for s in result.steps if s.rolls} == apps
+    assert not result.of("replace", "delete-before-replace", "remove", "add")
+
+
+def test_secret_rotation_updates_the_secret_in_place():
+    """A rotated value (another keyed digest) is an update of the Secret, never its deletion."""
+    base = declared(STACK).records
+    secret = next(r for r in base if r.type == "kubernetes:core/v1:Secret" and r.name.endswith("sentry"))
+    rotated = replace(secret, inputs=secret.inputs, secret_digests={"stringData.dsn": "new"})
+    secret = replace(secret, secret_digests={"stringData.dsn": "old"})
+    result = plan(STACK, [secret if r.urn == secret.urn else r for r in base], [rotated if r.urn == secret.urn else r for r in base])
+    assert [(s.name, s.step) for s in result.steps] == [(secret.name, "update")]
+
+
+def test_reserved_pool_size_updates_the_node_group_in_place():
+    pools = raw_sections(STACK)["nodePools"]
+    reserved = pools["reserved"] | {"minSize": 3, "desiredSize": 3, "maxSize": 3}
+    reserved["reservation"] = reserved["reservation"] | {"count": 3}
+    result = changed(declared(STACK), with_sections(nodePools={"reserved": reserved}))
+    assert {(s.type, s.step) for s in result.steps} >= {("eks:index:ManagedNodeGroup", "update")}
+    assert not result.of("replace", "delete-before-replace", "remove")
+
+
+def test_kubernetes_version_upgrades_the_cluster_in_place():
+    result = changed(declared(STACK), with_sections(cluster={"kubernetesVersion": "1.35"}))
+    assert result.step_of("cluster") == "update"
+    assert not result.of("replace", "delete-before-replace", "remove")
+
+
+def test_chart_values_update_the_chart_in_place():
+    metrics = raw_sections(STACK)["platform"]["metrics"] | {"retentionDays": 14}
+    result = changed(declared(STACK), with_sections(platform={"metrics": metrics}))
+    assert [s.type for s in result.steps] == ["kubernetes:helm.sh/v4:Chart"]
+    assert result.steps[0].step == "update"
+
+
+def test_volume_size_leaves_the_statefulset_as_it_is():
+    """Planted fault: without ignore_changes on volumeClaimTemplates the StatefulSet is deleted before replaced."""
+
+    def edit(services: Path) -> None:
+        indexer = services / "apps" / "indexer.conf"
+        indexer.write_text(indexer.read_text().replace("sizeGib = 20", "sizeGib = 40"))
+
+    result = changed(declared(STACK), with_services(edit))
+    assert not result.steps, result.steps

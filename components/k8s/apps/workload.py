@@ -242,6 +242,10 @@ def workload(
             opts=workload_opts,
         )
     assert deploy.volume is not None  # a StatefulSet always declares its volume (catalog.model)
+    # volumeClaimTemplates are immutable: a size change would replace the StatefulSet (all pods down) and still not
+    # grow the existing claims. New sizes reach new replicas' claims only through a recreated StatefulSet; existing
+    # disks grow by resizing their PVCs (README "Day 2": the StorageClass allows expansion).
+    workload_opts = pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(ignore_changes=["spec.volumeClaimTemplates"]))
     governing = k8s.core.v1.Service(
         f"{name}-pods",
         metadata=object_metadata(spec, version, f"{spec.name}-pods"),
