@@ -1,7 +1,9 @@
 """The EKS cluster: encrypted, logged, IRSA-ready, with a reserved (on-demand) pool and a spot pool."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -28,6 +30,7 @@ NODE_POLICIES = [
 CONTROL_PLANE_LOG_GROUP = "/aws/eks/{name}/cluster"
 # The AL2023 EKS AMI release AWS recommends for a Kubernetes minor and architecture (public SSM parameter).
 AMI_RELEASE_PARAMETER = "/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/standard/recommended/release_version"
+ADMIN_POLICY_KEY = "cluster-admin"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
@@ -54,6 +57,55 @@ def ami_type(instance_type: str) -> str:
 
 def ami_release_parameter(kubernetes_version: str, instance_type: str) -> str:
     return AMI_RELEASE_PARAMETER.format(version=kubernetes_version, arch=architecture(instance_type))
+
+
+def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]) -> dict[str, Any]:
+    """Every behaviour set here, none left to the PULUMI_K8S_* environment of whoever runs pulumi.
+
+    - cluster_identifier: the provider (and all it manages) is replaced only when the cluster itself changes,
+      not when the kubeconfig's token or endpoint text does.
+    - mutable ConfigMaps and Secrets: a data change is an update in place that rolls pods through the hash
+      annotations, not a delete-before-replace of an explicitly named object (delivery/diff.py).
+    """
+    return {
+        "kubeconfig": kubeconfig,
+        "cluster_identifier": cluster_name,
+        "enable_server_side_apply": True,
+        "enable_config_map_mutable": True,
+        "enable_secret_mutable": True,
+        "delete_unreachable": False,
+    }
+
+
+def access_entry_key(role_arn: str) -> str:
+    """A stable key per admin role, whatever its place in the list: `<account>-<role name>` (unique per account)."""
+    account, role = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    return f"{account}-{role}".lower()
+
+
+ACCESS_TYPES = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+
+
+def access_entries_transform(
+    cluster: str, role_arns: list[str]
+) -> Callable[[pulumi.ResourceTransformArgs], pulumi.ResourceTransformResult | None]:
+    """Access entries (children of pulumi-eks's cluster, named `<cluster>-<key>` and `<cluster>-<key>-<policy>`) are
+    not protected with the cluster: removing an admin must not be refused. Entries first keyed by list position
+    (`admin-<i>`) move to their stable key through an alias, so the move is no change for the engine."""
+    moved: dict[str, str] = {}
+    for i, arn in enumerate(role_arns):
+        new, old = f"{cluster}-{access_entry_key(arn)}", f"{cluster}-admin-{i}"
+        moved |= {new: old, f"{new}-{ADMIN_POLICY_KEY}": f"{old}-{ADMIN_POLICY_KEY}"}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in ACCESS_TYPES:
+            return None
+        aliases = [pulumi.Alias(name=moved[args.name])] if args.name in moved else []
+        return pulumi.ResourceTransformResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(protect=False, aliases=aliases))
+        )
+
+    return transform
 
 
 def key_policy(account_id: str) -> str:
@@ -89,16 +141,16 @@ class Cluster(pulumi.ComponentResource):
         # EKS makes the creator (the deploying identity) cluster admin on its own; an access entry for it as well
         # fails with ResourceInUseException. settings/cluster.py refuses a deployerRoleArn among adminRoleArns.
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
-                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                    ADMIN_POLICY_KEY: eks.AccessPolicyAssociationArgs(
                         policy_arn=CLUSTER_ADMIN_POLICY,
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
             )
-            for i, arn in enumerate(cfg.admin_role_arns)
+            for arn in cfg.admin_role_arns
         }
         self.cluster = eks.Cluster(
             name,
@@ -126,7 +178,12 @@ class Cluster(pulumi.ComponentResource):
             skip_default_security_groups=True,
             deletion_protection=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[control_plane_logs]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[control_plane_logs],
+                transforms=[access_entries_transform(name, cfg.admin_role_arns)],
+            ),
         )
 
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
@@ -194,7 +251,8 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *node_groups])
+        # Neither add-on tolerates the spot taint: they wait for the reserved pool only.
+        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, self.reserved])
         aws.eks.Addon(
             f"{name}-coredns",
             cluster_name=args.name,
@@ -219,8 +277,13 @@ class Cluster(pulumi.ComponentResource):
         # Nodes pull images with this role: the registry grants it the pull-through cache.
         self.node_role_name = node_role.name
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        # Every Kubernetes object goes through this provider: the Kubernetes layer starts once nodes exist, so no
+        # rollout's await runs down while the node groups are still launching. CoreDNS and the EBS CSI driver come up
+        # in the first minute or two of those awaits (volume claims wait for the driver: costing/deploy.py).
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            **kubernetes_provider_options(args.name, self.kubeconfig),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
         self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
 

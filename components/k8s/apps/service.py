@@ -43,11 +43,10 @@ class AppService(pulumi.ComponentResource):
             version,
             image,
             service_account=account.metadata.name,
-            config_map_name=config.metadata.name,
             metrics_backend=args.metrics_backend,
         )
         svc = exposure.service(name, spec, version, args.edge, self)
-        self.workload = workload.workload(name, spec, version, template, self)
+        self.workload = workload.workload(name, spec, version, template, self, mounts=[config])
         workload.scaling(name, spec, version, self.workload.metadata.name, self)
         exposure.network_policy(name, spec, version, clients=args.clients, callee_ports=args.callee_ports, parent=self)
         self.hostname = exposure.publish(name, spec, args.edge, svc, self) if args.edge is not None and spec.public else None

@@ -1,5 +1,6 @@
 """A service's pods: ConfigMap, Deployment or StatefulSet, autoscaler and disruption budget, from its ServiceSpec."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -105,10 +106,14 @@ def _probe(probe: Probe, port: str) -> ProbeArgs:
     )
 
 
+def config_map_name(spec: ServiceSpec) -> str:
+    return f"{spec.name}-config"
+
+
 def config_map(name: str, spec: ServiceSpec, version: str, parent: pulumi.Resource) -> k8s.core.v1.ConfigMap:
     return k8s.core.v1.ConfigMap(
         f"{name}-config",
-        metadata=object_metadata(spec, version, f"{spec.name}-config"),
+        metadata=object_metadata(spec, version, config_map_name(spec)),
         data={"application.conf": spec.application_conf},
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -155,7 +160,6 @@ def pod_template(
     image: pulumi.Input[str],
     *,
     service_account: pulumi.Input[str],
-    config_map_name: pulumi.Input[str],
     metrics_backend: MetricsBackend,
 ) -> PodTemplateSpecArgs:
     deploy = spec.deploy
@@ -178,7 +182,7 @@ def pod_template(
             ),
             containers=[_container(spec, image)],
             volumes=[
-                VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name)),
+                VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name(spec))),
                 VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
             ],
             tolerations=tolerations or None,
@@ -207,12 +211,20 @@ def pod_template(
 
 
 def workload(
-    name: str, spec: ServiceSpec, version: str, template: PodTemplateSpecArgs, parent: pulumi.Resource
+    name: str,
+    spec: ServiceSpec,
+    version: str,
+    template: PodTemplateSpecArgs,
+    parent: pulumi.Resource,
+    *,
+    mounts: Sequence[pulumi.Resource] = (),
 ) -> k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet:
+    """`mounts` (its ConfigMap) come first, by order only: their names are plain strings in the pod template, so
+    replacing one never forces the engine to replace the workload before it (delivery/diff.py)."""
     deploy = spec.deploy
     child = pulumi.ResourceOptions(parent=parent)
     # The autoscaler owns the replica count once the workload exists.
-    workload_opts = pulumi.ResourceOptions(parent=parent, ignore_changes=["spec.replicas"])
+    workload_opts = pulumi.ResourceOptions(parent=parent, ignore_changes=["spec.replicas"], depends_on=list(mounts))
     selector_args = LabelSelectorArgs(match_labels=selector(spec))
     if deploy.kind == "Deployment":
         return k8s.apps.v1.Deployment(
@@ -230,6 +242,10 @@ def workload(
             opts=workload_opts,
         )
     assert deploy.volume is not None  # a StatefulSet always declares its volume (catalog.model)
+    # volumeClaimTemplates are immutable: a size change would replace the StatefulSet (all pods down) and still not
+    # grow the existing claims. New sizes reach new replicas' claims only through a recreated StatefulSet; existing
+    # disks grow by resizing their PVCs (README "Day 2": the StorageClass allows expansion).
+    workload_opts = pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(ignore_changes=["spec.volumeClaimTemplates"]))
     governing = k8s.core.v1.Service(
         f"{name}-pods",
         metadata=object_metadata(spec, version, f"{spec.name}-pods"),
