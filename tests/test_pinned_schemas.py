@@ -26,6 +26,8 @@ UNLISTED_VALUES: dict[tuple[str, str], str] = {
     " (Chart.yaml dependencies, 77.6.2); that chart's values.yaml is not among the derived files, so not judged here",
     ("eck-operator", "podSecurityContext.seccompProfile"): "templates/statefulset.yaml (3.1.0) renders"
     " podSecurityContext whole (toYaml) as the operator pod's securityContext; values.yaml lists only runAsNonRoot",
+    ("metrics-server", "resources.limits"): "templates/deployment.yaml (3.13.1) renders resources whole (toYaml);"
+    " values.yaml lists only requests",
     ("mongodb-kubernetes", "operator.watchNamespace"): "read by helm_chart/templates/operator.yaml (1.3.0: the"
     " WATCH_NAMESPACE env) though values.yaml does not list it",
 }

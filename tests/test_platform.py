@@ -5,6 +5,8 @@ from typing import Any
 import pytest
 
 from components.k8s.platform.foundations import DATA_STORAGE_CLASS, PSA_LEVELS
+from judges.pod_security import violations
+from judges.stack import stack_pods
 from offline.manifests import manifests
 from offline.runner import Run
 from settings.endpoints import APP_SECRETS, APPS_NAMESPACE, ENDPOINTS, NAMESPACES
@@ -58,6 +60,16 @@ def test_operators_and_controllers_are_installed_pinned(run: Run) -> None:
     for chart in run.of_type(CHART):
         assert chart.inputs["version"][0].isdigit(), chart.name
     assert run.one("kubernetes:yaml/v2:ConfigFile").inputs["file"].endswith("/cluster-operator.yml")
+
+
+def test_every_autoscaler_has_the_resource_metrics_api_behind_it(run: Run) -> None:
+    """An HPA reads metrics.k8s.io; without metrics-server it never acts (issue 13 finding 4)."""
+    assert run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    server = [c.inputs for c in run.of_type(CHART) if c.inputs["chart"] == "metrics-server"]
+    assert [(c["version"], c["namespace"]) for c in server] == [("3.13.1", "kube-system")]
+    pods = [p for p in stack_pods(run)[0] if "metrics-server" in p.origin]
+    assert pods and all(violations(p.spec, "restricted") == [] for p in pods)  # admitted wherever it runs
+    assert server[0]["values"]["replicas"] >= 2 and server[0]["values"]["podDisruptionBudget"]["enabled"]
 
 
 def test_custom_resources_wait_for_their_operator(run: Run) -> None:
