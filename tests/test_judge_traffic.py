@@ -32,7 +32,16 @@ def test_needed_flows_pass_and_forbidden_flows_stay_blocked(run: Run) -> None:
 
 def test_needed_flows_are_derived_from_every_source(run: Run) -> None:
     names = " | ".join(f.name for f in needed(cluster(run)))
-    for part in ("web calls api-gateway", "uses mongodb", "ES_HOSTS", "health check of web", "scrape of", "DNS from", "webhook", "metrics-server"):
+    for part in (
+        "web calls api-gateway",
+        "uses mongodb",
+        "ES_HOSTS",
+        "health check of web",
+        "scrape of",
+        "DNS from",
+        "webhook",
+        "metrics-server",
+    ):
         assert part in names
 
 
