@@ -72,6 +72,24 @@ def test_every_autoscaler_has_the_resource_metrics_api_behind_it(run: Run) -> No
     assert server[0]["values"]["replicas"] >= 2 and server[0]["values"]["podDisruptionBudget"]["enabled"]
 
 
+def test_prometheus_fits_eks_and_owns_its_credentials_and_resources(run: Run) -> None:
+    """kube-prometheus-stack's defaults assume a self-hosted control plane, a published Grafana password and
+    namespace-default memory (issue 13 finding 10)."""
+    stack = [c for c in run.of_type(CHART) if c.inputs["chart"] == "kube-prometheus-stack"]
+    if not stack:
+        pytest.skip("this stack reports to Datadog")
+    values = stack[0].inputs["values"]
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}, component
+    assert not any(values["defaultRules"]["rules"].values())
+    admin = values["grafana"]["admin"]
+    login = next(o for o in objects(run, "Secret", "monitoring") if o["metadata"]["name"] == admin["existingSecret"])
+    assert set(login["stringData"]) == {admin["userKey"], admin["passwordKey"]}
+    assert run.one("random:index/randomPassword:RandomPassword", "platform-metrics-grafana-admin")
+    memory = values["prometheus"]["prometheusSpec"]["resources"]["limits"]["memory"]
+    assert memory.endswith("Gi") and int(memory[:-2]) >= 2
+
+
 def test_custom_resources_wait_for_their_operator(run: Run) -> None:
     operators = {r.urn for r in run.records if r.type in (CHART, "kubernetes:yaml/v2:ConfigFile")}
     for record in run.records:
