@@ -23,6 +23,8 @@ from pulumi_kubernetes.core.v1 import (
     EnvVarArgs,
     EnvVarSourceArgs,
     HTTPGetActionArgs,
+    LifecycleArgs,
+    LifecycleHandlerArgs,
     NodeAffinityArgs,
     NodeSelectorArgs,
     NodeSelectorRequirementArgs,
@@ -37,6 +39,7 @@ from pulumi_kubernetes.core.v1 import (
     SeccompProfileArgs,
     SecretKeySelectorArgs,
     SecurityContextArgs,
+    SleepActionArgs,
     ServicePortArgs,
     ServiceSpecArgs,
     TolerationArgs,
@@ -61,6 +64,10 @@ NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
 CONFIG_DIR = "/etc/insight"
 RUN_AS = 10001  # the images' non-root user
+# A terminating pod keeps serving while its endpoint leaves the load balancer's targets and every kube-proxy;
+# SIGTERM comes after. The grace period leaves the service its own shutdown time on top.
+PRE_STOP_SECONDS = 15
+SHUTDOWN_SECONDS = 30
 
 
 def labels(spec: ServiceSpec, version: str) -> dict[str, str]:
@@ -136,6 +143,7 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
             requests={"cpu": deploy.resources.requests.cpu, "memory": deploy.resources.requests.memory},
             limits={"cpu": deploy.resources.limits.cpu, "memory": deploy.resources.limits.memory},
         ),
+        lifecycle=LifecycleArgs(pre_stop=LifecycleHandlerArgs(sleep=SleepActionArgs(seconds=PRE_STOP_SECONDS))),
         liveness_probe=_probe(deploy.probes.liveness, "admin"),
         readiness_probe=_probe(deploy.probes.readiness, "admin"),
         security_context=SecurityContextArgs(
@@ -199,7 +207,7 @@ def pod_template(
                     label_selector=LabelSelectorArgs(match_labels=selector(spec)),
                 ),
             ],
-            termination_grace_period_seconds=30,
+            termination_grace_period_seconds=PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
             priority_class_name=DATA_PRIORITY_CLASS if deploy.kind == "StatefulSet" else None,
         ),

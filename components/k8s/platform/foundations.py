@@ -48,6 +48,11 @@ QUOTA_BASE: dict[str, tuple[int, int, int]] = {
 }
 
 
+# The AWS Load Balancer Controller adds a readiness gate to pods behind its target groups in namespaces so labelled:
+# a rolled pod counts as ready only once the NLB sees it healthy, so a rollout never outruns the load balancer.
+READINESS_GATE_LABELS = {APPS_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}}
+
+
 def psa_labels(level: str) -> dict[str, str]:
     return {
         "pod-security.kubernetes.io/enforce": level,
@@ -94,7 +99,7 @@ class Foundations(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns, level in PSA_LEVELS.items():
-            namespace = k8s.core.v1.Namespace(ns, metadata={"name": ns, "labels": psa_labels(level)}, opts=child)
+            namespace = k8s.core.v1.Namespace(ns, metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})}, opts=child)
             self.namespaces[ns] = namespace
             in_ns = pulumi.ResourceOptions(parent=namespace)
             meta = {"namespace": ns}
