@@ -153,6 +153,20 @@ def test_rollouts_keep_capacity(stack: str) -> None:
     assert "spec.replicas" in workload(run, stack, "search").ignore_changes  # the HPA owns the count
 
 
+def test_repo_sync_mirrors_onto_a_scratch_volume_not_tmp(stack: str) -> None:
+    """/tmp is a 1 GiB emptyDir on the node's disk; the mirrors need an EBS volume of their own (issue 13 finding 11)."""
+    spec = pod_spec(apps_run(stack), stack, "repo-sync")
+    work_dir = next(
+        line.split("=")[1].strip().strip('"')
+        for line in catalog_of(stack).get("repo-sync").application_conf.splitlines()
+        if "workDir" in line
+    )
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if work_dir.startswith(m["mountPath"]) and m["mountPath"] != "/")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "insight-scratch" and int(claim["resources"]["requests"]["storage"][:-2]) >= 20
+
+
 def test_pods_are_locked_down_probed_and_sized(stack: str) -> None:
     run = apps_run(stack)
     for spec in catalog_of(stack).services:

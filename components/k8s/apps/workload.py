@@ -22,6 +22,7 @@ from pulumi_kubernetes.core.v1 import (
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
     EnvVarSourceArgs,
+    EphemeralVolumeSourceArgs,
     HTTPGetActionArgs,
     LifecycleArgs,
     LifecycleHandlerArgs,
@@ -31,6 +32,7 @@ from pulumi_kubernetes.core.v1 import (
     NodeSelectorTermArgs,
     PersistentVolumeClaimArgs,
     PersistentVolumeClaimSpecArgs,
+    PersistentVolumeClaimTemplateArgs,
     PodSecurityContextArgs,
     PodSpecArgs,
     PodTemplateSpecArgs,
@@ -52,13 +54,13 @@ from pulumi_kubernetes.core.v1 import ResourceRequirementsArgs as ContainerResou
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from catalog import ServiceSpec
-from catalog.model import Probe
+from catalog.model import Probe, Volume
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 from ..platform.foundations import DATA_STORAGE_CLASS
-from ..platform.pods import DATA_PRIORITY_CLASS
+from ..platform.pods import DATA_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS
 
 NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
@@ -131,6 +133,8 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
     mounts = [VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True), VolumeMountArgs(name="tmp", mount_path="/tmp")]
     if deploy.volume is not None:
         mounts.append(VolumeMountArgs(name="data", mount_path=deploy.volume.mount_path))
+    if deploy.scratch is not None:
+        mounts.append(VolumeMountArgs(name="scratch", mount_path=deploy.scratch.mount_path))
     return ContainerArgs(
         name=spec.name,
         image=image,
@@ -155,6 +159,19 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
         ),
         volume_mounts=mounts,
     )
+
+
+def _scratch(scratch: Volume | None) -> list[VolumeArgs]:
+    if scratch is None:
+        return []
+    claim = PersistentVolumeClaimSpecArgs(
+        access_modes=["ReadWriteOnce"],
+        storage_class_name=SCRATCH_STORAGE_CLASS,
+        resources=VolumeResourceRequirementsArgs(requests={"storage": f"{scratch.size_gib}Gi"}),
+    )
+    return [
+        VolumeArgs(name="scratch", ephemeral=EphemeralVolumeSourceArgs(volume_claim_template=PersistentVolumeClaimTemplateArgs(spec=claim)))
+    ]
 
 
 def pod_template(
@@ -188,6 +205,7 @@ def pod_template(
             volumes=[
                 VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name)),
                 VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+                *_scratch(deploy.scratch),
             ],
             tolerations=tolerations or None,
             affinity=affinity,
