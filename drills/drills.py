@@ -32,9 +32,7 @@ KNOWN_LIMITS: dict[tuple[str, str], str] = {
     ("staging", "node-lost:spot"): "staging runs one Kibana replica (cost): a lost spot node takes it down until rescheduled",
 }
 # Batch pods that may stay pending without failing a drill (README "Known limits").
-KNOWN_PENDING: dict[str, str] = {
-    "data/mongodb-backup": "its dump (an emptyDir as large as the Mongo volume) does not fit a spot node's disk",
-}
+KNOWN_PENDING: dict[str, str] = {}
 
 
 @dataclass

@@ -153,6 +153,20 @@ def test_rollouts_keep_capacity(stack: str) -> None:
     assert "spec.replicas" in workload(run, stack, "search").ignore_changes  # the HPA owns the count
 
 
+def test_repo_sync_mirrors_onto_a_scratch_volume_not_tmp(stack: str) -> None:
+    """/tmp is a 1 GiB emptyDir on the node's disk; the mirrors need an EBS volume of their own (issue 13 finding 11)."""
+    spec = pod_spec(apps_run(stack), stack, "repo-sync")
+    work_dir = next(
+        line.split("=")[1].strip().strip('"')
+        for line in catalog_of(stack).get("repo-sync").application_conf.splitlines()
+        if "workDir" in line
+    )
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if work_dir.startswith(m["mountPath"]) and m["mountPath"] != "/")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "insight-scratch" and int(claim["resources"]["requests"]["storage"][:-2]) >= 20
+
+
 def test_pods_are_locked_down_probed_and_sized(stack: str) -> None:
     run = apps_run(stack)
     for spec in catalog_of(stack).services:
@@ -206,7 +220,7 @@ def test_credentials_reach_pods_only_from_secrets(stack: str) -> None:
 
 def test_public_services_get_an_nlb_and_a_record_internal_ones_stay_in_cluster(stack: str) -> None:
     run = apps_run(stack)
-    gateway = k8s_object(run, "kubernetes:core/v1:Service", "api-gateway").inputs
+    gateway = k8s_object(run, "kubernetes:core/v1:Service", "api-gateway-public").inputs
     assert gateway["spec"]["type"] == "LoadBalancer"
     assert gateway["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
     assert gateway["spec"]["ports"] == [{"name": "https", "port": 443, "targetPort": "http", "protocol": "TCP"}]
@@ -224,8 +238,9 @@ def test_public_services_get_an_nlb_and_a_record_internal_ones_stay_in_cluster(s
     assert set(records) == {f"api.{DOMAIN[stack]}", f"www.{DOMAIN[stack]}"}
     assert records[f"api.{DOMAIN[stack]}"]["type"] == "CNAME"
     assert ".elb." in records[f"api.{DOMAIN[stack]}"]["records"][0]  # the NLB's name from the Service status
-    search = k8s_object(run, "kubernetes:core/v1:Service", "search").inputs["spec"]
-    assert search["type"] == "ClusterIP" and search["ports"][0]["port"] == 80
+    for name in ("search", "api-gateway"):  # in-cluster callers of a public service keep its catalog address
+        in_cluster = k8s_object(run, "kubernetes:core/v1:Service", name).inputs["spec"]
+        assert in_cluster["type"] == "ClusterIP" and [p["port"] for p in in_cluster["ports"]] == [80]
 
 
 def test_network_policy_admits_only_declared_clients(stack: str) -> None:

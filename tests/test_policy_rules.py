@@ -205,6 +205,10 @@ STORAGE_CLASS = res(
     },
     "data",
 )
+# Scratch space (generic ephemeral volumes) is deleted with its pod: only encryption and zone binding apply.
+SCRATCH_CLASS = changed(
+    STORAGE_CLASS, metadata={"labels": {"insight.io/volumes": "scratch"}}, reclaimPolicy="Delete", allowVolumeExpansion=None
+)
 RESERVED_ONLY = {
     "nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -428,7 +432,10 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "data-protected": ([VPC, EKS, KEY, ZONE, BUCKET, LOGS_BUCKET], [res(KEY.type, KEY.inputs, "key")]),
     "data-retained": ([KEY, ZONE, BUCKET, REPO, LOGS_BUCKET], [res(BUCKET.type, BUCKET.inputs, "b", retain_on_delete=False)]),
     "kms-key-hygiene": ([KEY], [changed(KEY, enableKeyRotation=False, deletionWindowInDays=7)]),
-    "data-storage-class": ([STORAGE_CLASS], [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False)]),
+    "data-storage-class": (
+        [STORAGE_CLASS, SCRATCH_CLASS],
+        [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False), changed(SCRATCH_CLASS, parameters={})],
+    ),
     "data-pvc-retention": ([STS], [changed(STS, spec={**STS.inputs["spec"], "persistentVolumeClaimRetentionPolicy": None})]),
     "data-es-snapshots": ([ES, SLM_JOB], [ES]),
     "data-mongodb-backups": ([MONGO, DUMP_JOB], [MONGO]),

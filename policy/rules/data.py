@@ -62,11 +62,16 @@ def key_hygiene(key: Resource) -> Iterator[str]:
         yield f"deletionWindowInDays must be {KMS_DELETION_WINDOW}, is {key.get('deletionWindowInDays')}"
 
 
+# A class labelled so holds pods' scratch space only (generic ephemeral volumes, deleted with their pod).
+SCRATCH_LABEL = "insight.io/volumes"
+
+
 @rules.resource("data-storage-class", "Data volumes are encrypted, kept when released, and can grow.", [STORAGE_CLASS])
 def storage_class(sc: Resource) -> Iterator[str]:
-    if sc.get("reclaimPolicy") != "Retain":
+    scratch = (sc.get("metadata", "labels", default={}) or {}).get(SCRATCH_LABEL) == "scratch"
+    if sc.get("reclaimPolicy") != "Retain" and not scratch:
         yield f"reclaimPolicy must be Retain, is {sc.get('reclaimPolicy', 'Delete (default)')}"
-    if sc.get("allowVolumeExpansion") is not True:
+    if sc.get("allowVolumeExpansion") is not True and not scratch:
         yield "allowVolumeExpansion must be true"
     if str(sc.get("parameters", "encrypted")).lower() != "true":
         yield "parameters.encrypted must be 'true'"

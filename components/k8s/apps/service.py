@@ -45,11 +45,15 @@ class AppService(pulumi.ComponentResource):
             service_account=account.metadata.name,
             metrics_backend=args.metrics_backend,
         )
-        svc = exposure.service(name, spec, version, args.edge, self)
+        svc = exposure.service(name, spec, version, self)
         self.workload = workload.workload(name, spec, version, template, self, mounts=[config])
         workload.scaling(name, spec, version, self.workload.metadata.name, self)
         exposure.network_policy(name, spec, version, clients=args.clients, callee_ports=args.callee_ports, parent=self)
-        self.hostname = exposure.publish(name, spec, args.edge, svc, self) if args.edge is not None and spec.public else None
+        if args.edge is not None and spec.public:
+            public = exposure.public_service(name, spec, version, args.edge, self)
+            self.hostname = exposure.publish(name, spec, args.edge, public, self)
+        else:
+            self.hostname = None
 
         self.service = svc.metadata.name
         self.role_arn = grant.principal

@@ -23,13 +23,17 @@ from pulumi_kubernetes.core.v1 import (
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
     EnvVarSourceArgs,
+    EphemeralVolumeSourceArgs,
     HTTPGetActionArgs,
+    LifecycleArgs,
+    LifecycleHandlerArgs,
     NodeAffinityArgs,
     NodeSelectorArgs,
     NodeSelectorRequirementArgs,
     NodeSelectorTermArgs,
     PersistentVolumeClaimArgs,
     PersistentVolumeClaimSpecArgs,
+    PersistentVolumeClaimTemplateArgs,
     PodSecurityContextArgs,
     PodSpecArgs,
     PodTemplateSpecArgs,
@@ -40,6 +44,7 @@ from pulumi_kubernetes.core.v1 import (
     SecurityContextArgs,
     ServicePortArgs,
     ServiceSpecArgs,
+    SleepActionArgs,
     TolerationArgs,
     TopologySpreadConstraintArgs,
     VolumeArgs,
@@ -50,18 +55,22 @@ from pulumi_kubernetes.core.v1 import ResourceRequirementsArgs as ContainerResou
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from catalog import ServiceSpec
-from catalog.model import Probe
+from catalog.model import Probe, Volume
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 from ..platform.foundations import DATA_STORAGE_CLASS
-from ..platform.pods import DATA_PRIORITY_CLASS
+from ..platform.pods import DATA_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS
 
 NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
 CONFIG_DIR = "/etc/insight"
 RUN_AS = 10001  # the images' non-root user
+# A terminating pod keeps serving while its endpoint leaves the load balancer's targets and every kube-proxy;
+# SIGTERM comes after. The grace period leaves the service its own shutdown time on top.
+PRE_STOP_SECONDS = 15
+SHUTDOWN_SECONDS = 30
 
 
 def labels(spec: ServiceSpec, version: str) -> dict[str, str]:
@@ -129,6 +138,8 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
     mounts = [VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True), VolumeMountArgs(name="tmp", mount_path="/tmp")]
     if deploy.volume is not None:
         mounts.append(VolumeMountArgs(name="data", mount_path=deploy.volume.mount_path))
+    if deploy.scratch is not None:
+        mounts.append(VolumeMountArgs(name="scratch", mount_path=deploy.scratch.mount_path))
     return ContainerArgs(
         name=spec.name,
         image=image,
@@ -141,6 +152,7 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
             requests={"cpu": deploy.resources.requests.cpu, "memory": deploy.resources.requests.memory},
             limits={"cpu": deploy.resources.limits.cpu, "memory": deploy.resources.limits.memory},
         ),
+        lifecycle=LifecycleArgs(pre_stop=LifecycleHandlerArgs(sleep=SleepActionArgs(seconds=PRE_STOP_SECONDS))),
         liveness_probe=_probe(deploy.probes.liveness, "admin"),
         readiness_probe=_probe(deploy.probes.readiness, "admin"),
         security_context=SecurityContextArgs(
@@ -152,6 +164,19 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
         ),
         volume_mounts=mounts,
     )
+
+
+def _scratch(scratch: Volume | None) -> list[VolumeArgs]:
+    if scratch is None:
+        return []
+    claim = PersistentVolumeClaimSpecArgs(
+        access_modes=["ReadWriteOnce"],
+        storage_class_name=SCRATCH_STORAGE_CLASS,
+        resources=VolumeResourceRequirementsArgs(requests={"storage": f"{scratch.size_gib}Gi"}),
+    )
+    return [
+        VolumeArgs(name="scratch", ephemeral=EphemeralVolumeSourceArgs(volume_claim_template=PersistentVolumeClaimTemplateArgs(spec=claim)))
+    ]
 
 
 def pod_template(
@@ -184,6 +209,7 @@ def pod_template(
             volumes=[
                 VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name(spec))),
                 VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+                *_scratch(deploy.scratch),
             ],
             tolerations=tolerations or None,
             affinity=affinity,
@@ -203,7 +229,7 @@ def pod_template(
                     label_selector=LabelSelectorArgs(match_labels=selector(spec)),
                 ),
             ],
-            termination_grace_period_seconds=30,
+            termination_grace_period_seconds=PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
             priority_class_name=DATA_PRIORITY_CLASS if deploy.kind == "StatefulSet" else None,
         ),

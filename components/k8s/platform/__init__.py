@@ -44,7 +44,10 @@ def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
     return {
         NAMESPACES["logging"]: cfg.elasticsearch.storage_gib * cfg.elasticsearch.replicas + 2 * cfg.logstash.replicas,
         NAMESPACES["messaging"]: cfg.rabbitmq.storage_gib * cfg.rabbitmq.replicas,
-        NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas + cfg.redis.storage_gib * cfg.redis.replicas,
+        # MongoDB's members, plus the backup's scratch volume (as large as one member's).
+        NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas
+        + cfg.mongodb.storage_gib
+        + cfg.redis.storage_gib * cfg.redis.replicas,
         NAMESPACES["monitoring"]: cfg.metrics.storage_gib if cfg.metrics.backend == "prometheus" else 0,
     }
 

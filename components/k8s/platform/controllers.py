@@ -1,4 +1,5 @@
-"""Cluster controllers: the AWS Load Balancer Controller and the cluster-autoscaler, each with its IRSA role."""
+"""Cluster controllers: the AWS Load Balancer Controller and the cluster-autoscaler, each with its IRSA role, and
+metrics-server (the resource metrics API without which no HorizontalPodAutoscaler acts)."""
 
 import json
 from dataclasses import dataclass
@@ -150,6 +151,22 @@ class Controllers(pulumi.ComponentResource):
                 "expanderPriorities": {str(k): v for k, v in EXPANDER_PRIORITIES.items()},
                 "nodeSelector": on_reserved_pool(),
                 "resources": small_resources("100m", "500m", "512Mi"),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        chart = versions.METRICS_SERVER
+        self.metrics_server = k8s.helm.v4.Chart(
+            f"{name}-metrics-server",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=KUBE_SYSTEM,
+            values={
+                # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.
+                "replicas": 2,
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                "nodeSelector": on_reserved_pool(),
+                "resources": small_resources("100m", "500m", "200Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS, Obj
 
 DATA_STORAGE_CLASS = "insight-data"
 ECK_NAMESPACE = "elastic-system"
@@ -46,6 +46,11 @@ QUOTA_BASE: dict[str, tuple[int, int, int]] = {
     APPS_NAMESPACE: (64, 256, 300),
     ECK_NAMESPACE: (2, 4, 5),
 }
+
+
+# The AWS Load Balancer Controller adds a readiness gate to pods behind its target groups in namespaces so labelled:
+# a rolled pod counts as ready only once the NLB sees it healthy, so a rollout never outruns the load balancer.
+READINESS_GATE_LABELS = {APPS_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}}
 
 
 def psa_labels(level: str) -> dict[str, str]:
@@ -94,7 +99,9 @@ class Foundations(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns, level in PSA_LEVELS.items():
-            namespace = k8s.core.v1.Namespace(ns, metadata={"name": ns, "labels": psa_labels(level)}, opts=child)
+            namespace = k8s.core.v1.Namespace(
+                ns, metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})}, opts=child
+            )
             self.namespaces[ns] = namespace
             in_ns = pulumi.ResourceOptions(parent=namespace)
             meta = {"namespace": ns}
@@ -142,6 +149,16 @@ class Foundations(pulumi.ComponentResource):
             # created in the zone the pod was scheduled to, not before.
             reclaim_policy="Retain",
             allow_volume_expansion=True,
+            volume_binding_mode="WaitForFirstConsumer",
+            opts=child,
+        )
+        # Generic ephemeral volumes: deleted with their pod, so their EBS volumes must be too (Delete, not Retain).
+        k8s.storage.v1.StorageClass(
+            SCRATCH_STORAGE_CLASS,
+            metadata={"name": SCRATCH_STORAGE_CLASS, "labels": {"insight.io/volumes": "scratch"}},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            reclaim_policy="Delete",
             volume_binding_mode="WaitForFirstConsumer",
             opts=child,
         )

@@ -135,7 +135,7 @@ class Logging(pulumi.ComponentResource):
             spec={
                 "version": versions.ELASTIC_STACK_VERSION,
                 "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
-                "podDisruptionBudget": {"spec": pods.pdb_spec(ES_POD_LABELS)},
+                # No podDisruptionBudget: ECK's default allows a disruption only while the cluster is green.
                 "nodeSets": [
                     {
                         "name": "default",

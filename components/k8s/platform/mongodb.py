@@ -213,7 +213,7 @@ class MongoDB(pulumi.ComponentResource):
                                     }
                                 ],
                                 "volumes": [
-                                    {"name": "backup", "emptyDir": {"sizeLimit": f"{cfg.storage_gib}Gi"}},
+                                    pods.scratch_volume("backup", cfg.storage_gib),
                                     {"name": "tmp", "emptyDir": {}},
                                 ],
                             },

@@ -70,6 +70,22 @@ def resources(cfg: ResourcesConfig) -> Obj:
     return {"requests": {"cpu": cfg.cpu, "memory": cfg.memory}, "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory}}
 
 
+# Scratch space larger than a node's disk (dumps, mirrors): EBS volumes that live and die with their pod
+# (foundations declares the class).
+SCRATCH_STORAGE_CLASS = "insight-scratch"
+
+
+def scratch_volume(name: str, size_gib: int) -> Obj:
+    """A generic ephemeral volume: an EBS volume made for the pod in its zone and deleted with it, so scratch space
+    is not bounded by the node's disk (a spot node has 50 GiB for every pod on it)."""
+    claim = {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": SCRATCH_STORAGE_CLASS,
+        "resources": {"requests": {"storage": f"{size_gib}Gi"}},
+    }
+    return {"name": name, "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}
+
+
 def small_resources(cpu: str = "50m", cpu_limit: str = "200m", memory: str = "64Mi") -> Obj:
     """Helpers and sidecars (sentinel, proxies, jobs): small fixed shapes."""
     return resources(ResourcesConfig(cpu=cpu, cpu_limit=cpu_limit, memory=memory))
