@@ -55,6 +55,7 @@ class OnpremConfig(Section):
     load_balancer_class: str | None = None  # public services as Services of type LoadBalancer of this class
     ingress_class: str | None = None  # ... or behind an Ingress of this class
     domain: str  # public services answer as <hostname>.<domain>
+    registry: str  # where the customer pulls the service images from: <registry>/<service>:<release>
     backups: BackupsConfig
 
     @field_validator("storage_class", "load_balancer_class", "ingress_class")
@@ -62,6 +63,13 @@ class OnpremConfig(Section):
     def _class_name(cls, value: str | None) -> str | None:
         if value is not None and not _CLASS_NAME.match(value):
             raise ValueError("not a Kubernetes class name such as standard, nginx or example.com/lb")
+        return value
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9._-]+)*$", value):
+            raise ValueError("not an image registry and path such as registry.customer.example/insight")
         return value
 
     @field_validator("domain")
