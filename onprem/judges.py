@@ -51,7 +51,7 @@ def exposed(compose: Mapping[str, Any]) -> dict[str, set[int]]:
 
 
 def _hocon_addresses(tree: ConfigTree) -> Iterator[tuple[str, int]]:
-    host, port = tree.get("host", None), tree.get("port", None)
+    host, port = dict.get(tree, "host"), dict.get(tree, "port")
     if isinstance(host, str):
         yield host, port if isinstance(port, int) else -1
     for value in tree.values():
@@ -64,7 +64,8 @@ def _hocon_addresses(tree: ConfigTree) -> Iterator[tuple[str, int]]:
 def config_addresses(path: str, text: str) -> Iterator[tuple[str, int]]:
     """Every (host, port) a rendered config names, read the way its consumer reads it."""
     if path.endswith(".conf") and "/services/" in path:
-        yield from _hocon_addresses(ConfigFactory.parse_string(text, resolve=False))
+        tree: Any = ConfigFactory.parse_string(text, resolve=False)
+        yield from _hocon_addresses(tree)
         return
     if path.endswith("prometheus.yml"):
         for job in yaml.safe_load(text)["scrape_configs"]:
