@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= test
-STACKS := test staging prod
+STACKS := test staging prod onprem
 RELEASE ?=
 
 .PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose test check lint typecheck clean bench

@@ -1,6 +1,7 @@
 """The cost and deploy-time sections of `summary.md` (added to offline/summary.py SECTIONS)."""
 
 from offline.runner import Run
+from settings import StackConfig
 
 from .deploy import DeployEstimate, deploy_estimate
 from .model import Estimate, estimate
@@ -9,7 +10,7 @@ from .prices import load_prices
 
 def stack_estimate(run: Run) -> Estimate:
     cfg = run.settings
-    if cfg is None:
+    if not isinstance(cfg, StackConfig):
         raise ValueError(f"run of {run.stack} carries no stack settings to price it with")
     return estimate(run.records, cfg.region, cfg.node_pools, cfg.cost, load_prices())
 
@@ -53,6 +54,8 @@ def render_deploy(d: DeployEstimate) -> str:
 
 
 def cost_section(run: Run) -> str:
+    if run.settings is not None and run.settings.environment == "onprem":
+        return "## Cost\n\nThe customer's own cluster: no AWS resource, nothing priced.\n"
     return render_cost(stack_estimate(run))
 
 

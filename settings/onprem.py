@@ -1,8 +1,8 @@
 """The `insight:onprem` section: where the stack lands on a cluster the customer already runs.
 
 The onprem tier has no AWS estate: no network, cluster, node pools, edge or cost sections. It names what the
-customer's cluster provides instead: its kubeconfig (a secret config value), a storage class, how public
-services are reached (a LoadBalancer class or an Ingress class, exactly one) and an S3-compatible backup store.
+customer's cluster provides instead: its kubeconfig (a secret config value), a storage class, the LoadBalancer
+class public services are reached through, and an S3-compatible backup store.
 """
 
 import re
@@ -51,17 +51,17 @@ class BackupsConfig(Section):
 
 
 class OnpremConfig(Section):
+    kubernetes_version: str = Field(pattern=r"^1\.\d{2}$")  # the customer's cluster's minor: manifests are validated for it
     storage_class: str  # the customer's StorageClass for every persistent volume
-    load_balancer_class: str | None = None  # public services as Services of type LoadBalancer of this class
-    ingress_class: str | None = None  # ... or behind an Ingress of this class
+    load_balancer_class: str  # public services as Services of type LoadBalancer of this class
     domain: str  # public services answer as <hostname>.<domain>
     registry: str  # where the customer pulls the service images from: <registry>/<service>:<release>
     backups: BackupsConfig
 
-    @field_validator("storage_class", "load_balancer_class", "ingress_class")
+    @field_validator("storage_class", "load_balancer_class")
     @classmethod
-    def _class_name(cls, value: str | None) -> str | None:
-        if value is not None and not _CLASS_NAME.match(value):
+    def _class_name(cls, value: str) -> str:
+        if not _CLASS_NAME.match(value):
             raise ValueError("not a Kubernetes class name such as standard, nginx or example.com/lb")
         return value
 
@@ -78,13 +78,6 @@ class OnpremConfig(Section):
         if not _DNS_SUBDOMAIN.match(value) or "." not in value:
             raise ValueError("not a DNS domain such as insight.customer.example")
         return value
-
-
-def check_onprem(onprem: OnpremConfig) -> Iterator[Problem]:
-    """Public services need exactly one way in."""
-    if (onprem.load_balancer_class is None) == (onprem.ingress_class is None):
-        value = {"loadBalancerClass": onprem.load_balancer_class, "ingressClass": onprem.ingress_class}
-        yield Problem("onprem", value, "set exactly one of loadBalancerClass and ingressClass: how public services are reached")
 
 
 def check_onprem_release(release: ReleaseConfig) -> Iterator[Problem]:

@@ -25,7 +25,7 @@ from .cost import CostConfig, check_cost
 from .edge import EdgeConfig, check_edge
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
-from .onprem import ONPREM, ONPREM_SECRET_KEYS, OnpremConfig, check_onprem, check_onprem_release
+from .onprem import ONPREM, ONPREM_SECRET_KEYS, OnpremConfig, check_onprem_release
 from .platform import PlatformConfig, check_platform
 from .release import ReleaseConfig, check_release
 
@@ -104,7 +104,6 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
 def _onprem_checks(cfg: OnpremStackConfig) -> Iterator[Problem]:
     yield from check_onprem_release(cfg.release)
     yield from check_platform(cfg.environment, cfg.platform)
-    yield from check_onprem(cfg.onprem)
     if cfg.platform.metrics.backend != "prometheus":
         yield Problem(
             "platform.metrics.backend", cfg.platform.metrics.backend, "onprem runs Prometheus: the customer's metrics stay on site"
