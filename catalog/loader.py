@@ -16,8 +16,10 @@ from pyhocon.exceptions import ConfigException
 from pyparsing import ParseBaseException
 
 from .layers import (
+    CLUSTER,
     ENV_MARK,
     SECRET_ENV,
+    Placement,
     env_layer,
     from_dict,
     infra_layer,
@@ -36,7 +38,7 @@ from .problems import MISSING, NOTHING, CatalogError, Problem
 from .render import config_hash, render_application_conf
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = ("test", "staging", "prod")
+ENVIRONMENTS = ("test", "staging", "prod", "onprem")  # one services/clusters/<name>.conf each
 SECTIONS = ("deploy", "app")  # what a defaults or service file may hold
 CLUSTER_SECTIONS = ("defaults", "services")
 
@@ -95,10 +97,10 @@ class _File:
     tree: ConfigTree
 
 
-def load_catalog(environment: str, root: Path | None = None) -> Catalog:
+def load_catalog(environment: str, root: Path | None = None, placement: Placement = CLUSTER) -> Catalog:
     """Load, layer, check and render the catalog for one environment; raise CatalogError with every problem.
 
-    `root` holds services/ (the repository by default)."""
+    `root` holds services/ (the repository by default); `placement` says where infra and services answer."""
     root = root or ROOT
     problems: list[Problem] = []
     if environment not in ENVIRONMENTS:
@@ -115,7 +117,7 @@ def load_catalog(environment: str, root: Path | None = None) -> Catalog:
     for file in files:
         problems += _secrets(file)
 
-    program = [from_dict(infra_layer(environment)), from_dict(env_layer())]
+    program = [from_dict(infra_layer(environment, placement)), from_dict(env_layer())]
     cluster_defaults = section(cluster.tree, "defaults")
     cluster_services = section(cluster.tree, "services")
     specs: list[ServiceSpec] = []
@@ -129,7 +131,7 @@ def load_catalog(environment: str, root: Path | None = None) -> Catalog:
             (cluster, override, f"services.{name}"),
         ]
         # Only the services this one names: every service carrying every other's address would grow as N².
-        peers = services_layer(sorted(_named_services([tree for _, tree, _ in layers]) & set(names)))
+        peers = services_layer(sorted(_named_services([tree for _, tree, _ in layers]) & set(names)), placement)
         merged = merge([*program, from_dict(peers), *(tree for _, tree, _ in layers)])
         found = [p for file, tree, prefix in layers for p in _references(file, tree, prefix, merged, names)]
         if found:

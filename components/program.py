@@ -6,16 +6,17 @@
 import pulumi
 
 from catalog import Catalog
-from settings import ConfigError, StackConfig, load_stack_config
+from settings import AnyStackConfig, ConfigError, OnpremStackConfig, StackConfig, load_stack_config
 from settings.edge import check_public_hostnames
 
 from .aws import AwsLayer
+from .existing import existing_cluster
 from .handle import ClusterHandle
 from .k8s.apps import Apps, AppsArgs, load_service_catalog
 from .k8s.platform import Platform, PlatformArgs
 
 
-def declare_kubernetes(cfg: StackConfig, catalog: Catalog, cluster: ClusterHandle) -> None:
+def declare_kubernetes(cfg: AnyStackConfig, catalog: Catalog, cluster: ClusterHandle) -> None:
     platform = Platform("platform", PlatformArgs(config=cfg.platform, environment=cfg.environment, cluster=cluster), cluster.options())
     Apps(
         "apps",
@@ -40,11 +41,20 @@ def declare(cfg: StackConfig, catalog: Catalog) -> None:
     aws.export()
 
 
+def declare_onprem(cfg: OnpremStackConfig, catalog: Catalog) -> None:
+    """The customer's own cluster produces the handle: the Kubernetes layer only, no AWS resource."""
+    declare_kubernetes(cfg, catalog, existing_cluster(cfg, catalog))
+    pulumi.export("releaseVersion", cfg.release.version)
+
+
 def build() -> None:
     """Validate every setting first, then declare: a bad value stops the run before any resource exists."""
     cfg = load_stack_config()
     # The service catalog too: a bad HOCON file stops the run here.
     catalog = load_service_catalog(cfg.environment)
+    if isinstance(cfg, OnpremStackConfig):
+        declare_onprem(cfg, catalog)
+        return
     public = {s.name: s.hostname for s in catalog.services if s.hostname is not None}
     problems = list(check_public_hostnames(cfg.edge, public))
     if problems:

@@ -2,7 +2,7 @@
 
 from offline.runner import Run
 from offline.stackfile import read_stack_file
-from settings import ENVIRONMENTS, PROJECT
+from settings import ENVIRONMENTS, PROJECT, StackConfig
 from settings.stack import required_secrets
 
 from .deploy import DeployEstimate, OutsideWait, deploy_estimate, outside_waits
@@ -12,7 +12,7 @@ from .prices import load_prices
 
 def stack_estimate(run: Run) -> Estimate:
     cfg = run.settings
-    if cfg is None:
+    if not isinstance(cfg, StackConfig):
         raise ValueError(f"run of {run.stack} carries no stack settings to price it with")
     return estimate(run.records, cfg.region, cfg.node_pools, cfg.cost, load_prices())
 
@@ -56,6 +56,8 @@ def render_deploy(d: DeployEstimate) -> str:
 
 
 def cost_section(run: Run) -> str:
+    if run.settings is not None and run.settings.environment == "onprem":
+        return "## Cost\n\nThe customer's own cluster: no AWS resource, nothing priced.\n"
     return render_cost(stack_estimate(run))
 
 

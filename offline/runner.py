@@ -11,7 +11,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from settings import PROJECT, StackConfig, load_stack_config
+from settings import PROJECT, AnyStackConfig, load_stack_config
 
 from .mocks import InsightMocks
 from .recorder import Record, RecordingMonitor
@@ -24,7 +24,7 @@ class Run:
     records: list[Record]
     outputs: dict[str, Any]
     # The validated settings the program was declared from (summary sections such as cost read them).
-    settings: StackConfig | None = None
+    settings: AnyStackConfig | None = None
 
     def of_type(self, type_: str) -> list[Record]:
         return [r for r in self.records if r.type == type_]

@@ -43,6 +43,8 @@ RABBITMQ_OPERATOR_MANIFEST = (
 ELASTIC_STACK_VERSION = "8.19.3"
 # The cluster-autoscaler minor must match the cluster's Kubernetes minor (registry.k8s.io/autoscaling).
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.0"
+# Prometheus as kube-prometheus-stack 77.6.2 runs it (its values.yaml prometheusSpec.image: v3.5.0); the Compose bundle's.
+PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:v3.5.0"
 # openzipkin/zipkin on Docker Hub (openzipkin/zipkin releases).
 ZIPKIN_IMAGE = "openzipkin/zipkin:3.5.1"
 # rabbitmq official image (management plugin included), the line the operator release supports.

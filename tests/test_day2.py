@@ -20,7 +20,7 @@ from delivery.rolls import rolls
 from offline.recorder import Record
 from offline.runner import Run, run_stack
 from offline.stackfile import ROOT
-from settings import load_stack_config
+from settings import StackConfig, load_stack_config
 
 from .conftest import declared, raw_sections
 from .helpers import make_record
@@ -78,6 +78,7 @@ def with_services(edit: Any) -> Run:
 
     def program() -> None:
         cfg = load_stack_config()
+        assert isinstance(cfg, StackConfig)
         declare(cfg, load_catalog(cfg.environment, copy_root))
 
     copy_root = Path(_tmp()) / "root"

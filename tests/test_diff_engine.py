@@ -106,8 +106,7 @@ def test_the_mutability_option_is_read_from_the_real_recorded_provider():
 
     def flipped(rs: list[Record]) -> list[Record]:
         return [
-            replace(r, inputs={**r.inputs, "enableConfigMapMutable": "false"}) if r.type == "pulumi:providers:kubernetes" else r
-            for r in rs
+            replace(r, inputs={**r.inputs, "enableConfigMapMutable": "false"}) if r.type == "pulumi:providers:kubernetes" else r for r in rs
         ]
 
     # As the program sets its provider (mutable ConfigMaps): an update in place.

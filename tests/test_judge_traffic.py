@@ -9,10 +9,11 @@ from judges.network import Cluster, failures, needed
 from judges.stack import installs, stack_pods
 from offline.manifests import manifests
 from offline.runner import Run
+from settings import StackConfig
 
 
 def cluster(run: Run, objects: list[dict] | None = None) -> Cluster:
-    assert run.settings is not None
+    assert isinstance(run.settings, StackConfig), "the traffic judge reads the stack's VPC"
     return Cluster(
         objects if objects is not None else manifests(run),
         stack_pods(run)[0],

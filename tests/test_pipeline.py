@@ -172,7 +172,7 @@ def test_every_module_and_release_command_the_pipeline_calls_exists():
 def test_every_make_target_the_pipeline_calls_exists():
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
     called = set(re.findall(r"\bmake ([a-z-]+)", _commands()))
-    assert called == {"install", "check", "test", "preview", "preview-all", "policy-pack"}
+    assert called == {"install", "check", "test", "preview", "preview-all", "policy-pack", "compose"}
     assert called <= targets
 
 

@@ -519,7 +519,7 @@ def test_rule_passes_good_and_flags_bad(rule_id):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_every_rule_states_a_reason_and_a_severity_per_environment(rule):
-    assert rule.reason.endswith(".") and set(rule.severity) == {"test", "staging", "prod"}
+    assert rule.reason.endswith(".") and set(rule.severity) == {"test", "staging", "prod", "onprem"}
     # prod is where every guardrail binds; review-only rules are advisory everywhere.
     assert rule.severity["prod"] == "mandatory" or set(rule.severity.values()) == {"advisory"}
 

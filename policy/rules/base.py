@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["mandatory", "advisory", "disabled"]
-ENVIRONMENTS = ("test", "staging", "prod")
+ENVIRONMENTS = ("test", "staging", "prod", "onprem")
 STRICTEST = "prod"
 
-# Severity per environment, stated once per rule.
-EVERYWHERE: Mapping[str, Severity] = {"test": "mandatory", "staging": "mandatory", "prod": "mandatory"}
-ADVISORY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "advisory"}
-PROD_ONLY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "mandatory"}
+# Severity per tier, stated once per rule. onprem: the customer's data is kept like prod's, but its size and
+# zones are the customer's cluster's, so the HA minimums advise there.
+EVERYWHERE: Mapping[str, Severity] = {"test": "mandatory", "staging": "mandatory", "prod": "mandatory", "onprem": "mandatory"}
+ADVISORY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "advisory", "onprem": "advisory"}
+PROD_ONLY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "mandatory", "onprem": "advisory"}
 # Protection and retention are deliberately off in the throwaway test stack.
-PROTECTED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "mandatory", "prod": "mandatory"}
-RETAINED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "advisory", "prod": "mandatory"}
+PROTECTED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "mandatory", "prod": "mandatory", "onprem": "mandatory"}
+RETAINED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "advisory", "prod": "mandatory", "onprem": "mandatory"}
 
 
 @dataclass(frozen=True)

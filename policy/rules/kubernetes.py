@@ -42,6 +42,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|DSN|CREDENTIAL
 MASKED_SECRET = "[secret]"
 TLS_PORT = 443
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
+AWS_NLB_CLASS = "service.k8s.aws/nlb"  # the annotations above mean something only to the AWS Load Balancer Controller
 
 
 def namespace_of(r: Resource) -> str:
@@ -338,6 +339,8 @@ def lb_service(svc: Resource) -> Iterator[str]:
     ports = [p.get("port") for p in as_list(svc.get("spec", "ports"))]
     if ports != [TLS_PORT]:
         yield f"exposes ports {ports}; only {TLS_PORT}"
+    if svc.get("spec", "loadBalancerClass") not in (None, AWS_NLB_CLASS):
+        return  # another cluster's load balancer (onprem): its TLS and logs are its owner's, not AWS annotations
     if not annotations.get(LB_ANNOTATION + "ssl-cert"):
         yield "no TLS certificate (ssl-cert annotation)"
     attributes = str(annotations.get(LB_ANNOTATION + "attributes", ""))
