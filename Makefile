@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= test
-STACKS := test staging prod
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 
 .PHONY: help install scan-install scan preview preview-all test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
-	@echo "make preview-all                        all three stacks"
+	@echo "make preview-all                        every stack (one Pulumi.<stack>.yaml each)"
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"

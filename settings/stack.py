@@ -4,8 +4,9 @@ A later concern adds its section as one field of `StackConfig` and its checks to
 """
 
 import json
+import re
 from collections.abc import Iterator
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -27,16 +28,18 @@ from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
 from .platform import PlatformConfig, check_platform
 from .release import ReleaseConfig, check_release
+from .tiers import TIER_KEY, TIER_NAMES, TierName, TierPolicy, tier_policy
 
 PROJECT = "insight"
-Environment = Literal["test", "staging", "prod"]
-ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
+# It names AWS resources (insight-<stack>-...) and the catalog cluster file: a DNS label.
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
 SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey"})
 
 
 class StackConfig(Section):
-    environment: Environment
+    environment: str  # the stack's name: it names the cluster, buckets and repositories
+    tier: TierName  # what the stack must be (settings/tiers.py): `insight:tier`, else the stack's name
     region: str
     # The one AWS account this stack may touch: the provider refuses any other credentials.
     account_id: str = Field(pattern=r"^\d{12}$")
@@ -53,28 +56,31 @@ class StackConfig(Section):
         return f"{PROJECT}-{self.environment}"
 
     @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
     def protected(self) -> bool:
-        """Irreplaceable resources are protected outside the throwaway test cluster."""
-        return self.environment != "test"
+        return self.policy.protected
 
 
 def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
-    yield from check_network(cfg.environment, cfg.region, cfg.network)
+    yield from check_network(cfg.policy, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
-    yield from check_endpoint(cfg.environment, cfg.cluster)
+    yield from check_endpoint(cfg.policy, cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
     yield from check_cost(cfg.region, cfg.node_pools, cfg.cost)
-    yield from check_release(cfg.environment, cfg.release)
-    yield from check_platform(cfg.environment, cfg.platform)
-    yield from check_edge(cfg.environment, cfg.edge)
+    yield from check_release(cfg.policy, cfg.release)
+    yield from check_platform(cfg.policy, cfg.platform)
+    yield from check_edge(cfg.policy, cfg.edge)
 
 
 def _section_keys() -> dict[str, str]:
     """Stack-file key (`network`) per field, for the sections read from `insight:<key>`."""
-    fixed = {"environment", "region"}
+    fixed = {"environment", "region"}  # the stack's name and `aws:region`
     return {info.alias or name: name for name, info in StackConfig.model_fields.items() if name not in fixed}
 
 
@@ -116,8 +122,12 @@ def _pydantic_problems(err: ValidationError) -> Iterator[Problem]:
 def parse_stack_config(environment: str, region: str | None, sections: dict[str, Any], source: str) -> StackConfig:
     """Validate raw sections (as read from the stack file) into a StackConfig, or raise every problem at once."""
     problems: list[Problem] = []
-    if environment not in ENVIRONMENTS:
-        problems.append(Problem("stack", environment, f"unknown stack name; allowed: {', '.join(ENVIRONMENTS)}"))
+    if not STACK_NAME.fullmatch(environment):
+        problems.append(Problem("stack", environment, "a stack name is lower-case letters, digits and -, starting with a letter"))
+    tier = sections.get("tier", environment)
+    if tier not in TIER_NAMES:
+        why = "" if "tier" in sections else f" (no {TIER_KEY}: the stack's name is its tier)"
+        problems.append(Problem(TIER_KEY, tier, f"unknown tier{why}; allowed: {', '.join(TIER_NAMES)}"))
     if region is None:
         problems.append(Problem("aws:region", MISSING, "required key is missing"))
     known = _section_keys()
@@ -129,7 +139,7 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
             problems.append(Problem(f"{PROJECT}:{key}", value, f"unknown key; allowed {PROJECT}: keys: {allowed}"))
     if problems:
         raise ConfigError(source, problems)
-    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment, "region": region}
+    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment, "tier": tier, "region": region}
     try:
         cfg = StackConfig.model_validate(raw)
     except ValidationError as err:

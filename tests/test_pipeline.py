@@ -12,11 +12,12 @@ from catalog import load_catalog
 from delivery.images import main as images_main
 from delivery.pr_comment import comment_body, marker, pull_request, upsert_comment
 from delivery.pr_comment import main as comment_main
-from delivery.release import ReleaseError, main, parse_tag, target_stack
+from delivery.release import ReleaseError, main, parse_tag, target_tiers
 from offline.stackfile import ROOT
+from settings import STACKS
+from settings.tiers import TIERS, stack_tier
 
 CONFIG = ROOT / ".circleci" / "config.yml"
-STACKS = ("test", "staging", "prod")
 
 
 @cache
@@ -69,14 +70,17 @@ def stacks_of(job: str, kind: str, ref: str) -> set[str]:
     return {jobs[name]["stack"] for name in jobs_run(kind, ref) if jobs[name]["job"] == job}
 
 
-def release_rule(kind: str, ref: str) -> str | None:
-    """Where delivery.release sends this push: master commits to test, release tags to their stack."""
+def release_rule(kind: str, ref: str) -> frozenset[str]:
+    """The stacks delivery.release sends this push to: master commits (SNAPSHOTs) and release tags to every stack
+    of a tier that takes their kind."""
     if kind == "branch":
-        return "test" if ref == "master" else None
-    try:
-        return target_stack(parse_tag(ref))
-    except ReleaseError:
-        return None
+        tiers = [t.name for t in TIERS.values() if t.release_kind == "snapshot"] if ref == "master" else []
+    else:
+        try:
+            tiers = target_tiers(parse_tag(ref))
+        except ReleaseError:
+            tiers = []
+    return frozenset(s for s in STACKS if stack_tier(s) in tiers)
 
 
 REFS = [
@@ -104,11 +108,12 @@ REFS = [
 def test_tag_and_branch_filters_agree_with_the_release_rules(kind, ref):
     expected = release_rule(kind, ref)
     for job in ("build-images", "deploy"):
-        assert stacks_of(job, kind, ref) == ({expected} if expected else set()), job
+        assert stacks_of(job, kind, ref) == expected, job
 
 
 def test_the_table_covers_every_stack_and_refusal():
-    assert {release_rule(kind, ref) for kind, ref in REFS} == {*STACKS, None}
+    routed = {release_rule(kind, ref) for kind, ref in REFS}
+    assert frozenset() in routed and set().union(*routed) == set(STACKS)
 
 
 @pytest.mark.parametrize(("kind", "ref"), [("branch", "feature/edge-dns"), ("branch", "master")])
@@ -146,7 +151,7 @@ def test_jobs_are_wired():
         if "stack" in spec and spec["job"] in ("deploy", "build-images"):
             assert spec["context"] == f"insight-{spec['stack']}", name  # each stack deploys with its own credentials
     for key in ("deploy", "build-images", "pulumi-preview"):
-        assert defined[key]["parameters"]["stack"]["enum"] == list(STACKS)
+        assert sorted(defined[key]["parameters"]["stack"]["enum"]) == sorted(STACKS)
         assert "aws-identity" in defined[key]["steps"], key  # AWS through the job's OIDC token, no stored keys
         assert all("context" in spec for spec in jobs.values() if spec["job"] == key), key  # the token needs a context
 
@@ -185,7 +190,7 @@ def test_pull_requests_get_one_comment_per_stack_from_the_offline_diff():
     steps = run_commands(config()["jobs"]["offline-preview"]["steps"])
     assert 'make preview-all BASE="$BASE"' in steps
     assert 'delivery.pr_comment "offline-diff-$stack" "build/$stack/diff.md"' in steps
-    assert "for stack in test staging prod" in steps
+    assert "for file in Pulumi.*.yaml" in steps  # every stack file, no list to keep in step
 
 
 def test_deploy_refuses_a_backwards_version_before_pulumi_up():

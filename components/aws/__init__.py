@@ -115,7 +115,7 @@ class AwsLayer:
                 domain=dns.domain,
                 certificate_arn=dns.certificate_arn,
                 logs_bucket=storage.logs_bucket_name,
-                deletion_protection=cfg.environment == "prod",
+                deletion_protection=cfg.policy.lb_deletion_protection,
             ),
             controllers=CloudControllers(region=cfg.region, vpc_id=network.vpc_id),
         )

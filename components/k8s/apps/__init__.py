@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
@@ -24,9 +25,10 @@ class CatalogConfigError(ConfigError):
         return self.catalog_error.render()
 
 
-def load_service_catalog(environment: str) -> Catalog:
+def load_service_catalog(stack: str, root: Path | None = None) -> Catalog:
+    """The catalog with the stack's cluster layer (services/clusters/<stack>.conf)."""
     try:
-        return load_catalog(environment)
+        return load_catalog(stack, root)
     except CatalogError as err:
         raise CatalogConfigError(err) from None
 

@@ -10,7 +10,8 @@ import pulumi
 
 from components.handle import ClusterHandle
 from settings.endpoints import NAMESPACES
-from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
+from settings.platform import PlatformConfig
+from settings.tiers import TierPolicy
 
 from .controllers import Controllers, ControllersArgs
 from .foundations import ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
@@ -26,7 +27,7 @@ from .tracing import Tracing, TracingArgs
 @dataclass(frozen=True)
 class PlatformArgs:
     config: PlatformConfig
-    environment: str
+    tier: TierPolicy
     cluster: ClusterHandle
 
 
@@ -45,7 +46,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__("insight:platform:Platform", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
+        scale = args.tier.quorum_replicas
         self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale), child)
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
