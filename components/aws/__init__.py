@@ -60,7 +60,7 @@ class AwsLayer:
         self.storage = storage = Storage(
             "storage",
             StorageArgs(
-                environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, keep=cfg.protected
+                environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, protect=cfg.protected
             ),
             aws_opts,
         )
@@ -73,7 +73,7 @@ class AwsLayer:
                 account_id=cfg.account_id,
                 query_log_retention_days=cfg.edge.query_log_retention_days,
                 us_east_1=us_east_1,
-                keep=cfg.protected,
+                protect=cfg.protected,
             ),
             aws_opts,
         )
@@ -100,7 +100,7 @@ class AwsLayer:
                 node_role_name=cluster.node_role_name,
                 services=[s.name for s in catalog.services],
                 config=cfg.edge.registry,
-                keep=cfg.protected,
+                protect=cfg.protected,
             ),
             aws_opts,
         )

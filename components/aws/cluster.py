@@ -8,6 +8,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
@@ -51,6 +52,12 @@ def key_policy(account_id: str) -> str:
 
 
 class Cluster(pulumi.ComponentResource):
+    name: str
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:cluster:Cluster", name, None, opts)
         cfg = args.config
@@ -194,7 +201,7 @@ class Cluster(pulumi.ComponentResource):
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
         )
-        self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
+        register_declared(self)
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
         """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""

@@ -8,6 +8,7 @@ import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
 from components.handle import PublicEdge, WorkloadIdentity
+from components.outputs import register_declared
 from settings import ConfigError
 from settings.platform import MetricsBackend
 
@@ -44,6 +45,8 @@ class AppsArgs:
 
 
 class Apps(pulumi.ComponentResource):
+    hostnames: dict[str, pulumi.Output[str]]  # public hostname per public service
+
     def __init__(self, name: str, args: AppsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:apps:Apps", name, None, opts)
         catalog = args.catalog
@@ -69,4 +72,4 @@ class Apps(pulumi.ComponentResource):
             for spec in catalog.services
         }
         self.hostnames = {name: svc.hostname for name, svc in self.services.items() if svc.hostname is not None}
-        self.register_outputs({"hostnames": self.hostnames})
+        register_declared(self)

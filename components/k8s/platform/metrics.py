@@ -5,9 +5,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import NAMESPACES
-from settings.platform import MetricsConfig
+from settings.platform import MetricsBackend, MetricsConfig
 
 from . import pods
 from .foundations import DATA_STORAGE_CLASS, allow_egress, allow_ingress
@@ -92,6 +93,8 @@ class MetricsArgs:
 
 
 class Metrics(pulumi.ComponentResource):
+    backend: MetricsBackend
+
     def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Metrics", name, None, opts)
         cfg = args.config
@@ -115,4 +118,5 @@ class Metrics(pulumi.ComponentResource):
         # Scrapers and agents reach every pod, the kubelets and the vendor's intake.
         allow_egress("allow-collectors-out", NAMESPACE, {}, [{}], self)
         allow_ingress("allow-collectors-in", NAMESPACE, {}, [], [{"podSelector": {}}], self)
-        self.register_outputs({"backend": cfg.backend})
+        self.backend = cfg.backend
+        register_declared(self)
