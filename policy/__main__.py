@@ -1,18 +1,14 @@
 """The CrossGuard pack: every rule of policy/rules as a pulumi_policy validation, enforced per stack.
 
-Severity is per tier (settings/tiers.py): the stack file's `insight:tier`, else the stack's name; an unknown one gets prod's.
+Severity is per tier (settings/tiers.py): INSIGHT_TIER as CI exports it from the stack file, else the stack's name;
+an unknown one gets prod's.
 `pulumi preview --policy-pack policy --policy-pack-config <file>` may still override a rule's level.
 Rules that read options the policy SDK does not expose (retain on delete) run only offline.
 """
 
 import os
-import sys
-from pathlib import Path
 
-# The rules read the project's own constants (supported versions, scheduling labels): put the repo on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyPack,
@@ -24,15 +20,20 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from policy.rules import RULES, Resource, Rule  # noqa: E402
-from settings.tiers import stack_tier  # noqa: E402
+# The policy host runs this file with the pack's folder first on sys.path (no package); the repository's
+# tests and offline preview import it as `policy.__main__`. The pack imports nothing from the repository.
+if __package__:
+    from .rules import RULES, Resource, Rule
+else:
+    from rules import RULES, Resource, Rule  # pyright: ignore[reportMissingImports]
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY, "disabled": EnforcementLevel.DISABLED}
 
 
 def tier() -> str:
-    """The CLI starts the pack with the stack's name in PULUMI_STACK; its stack file names the tier."""
-    return stack_tier(os.environ.get("PULUMI_STACK", ""))
+    """CI exports the stack's tier as INSIGHT_TIER (`python -m settings.tiers <stack>`); without it, the stack's
+    name (PULUMI_STACK, set by the CLI) stands for its tier, and an unknown one gets the strictest."""
+    return os.environ.get("INSIGHT_TIER") or os.environ.get("PULUMI_STACK", "")
 
 
 def from_args(args: ResourceValidationArgs) -> Resource:

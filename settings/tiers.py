@@ -38,6 +38,7 @@ class TierPolicy:
     open_api_endpoint: bool  # the Kubernetes API endpoint may be open to 0.0.0.0/0
     release_kind: ReleaseKind  # the only kind of release version this tier runs
     release_form: str  # that kind, as people write it
+    required_drills: tuple[str, ...]  # failure drills (drills/) it must survive: a failure fails the preview
     severity: Mapping[RuleClass, Severity]  # the policy severity column
 
 
@@ -65,6 +66,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             open_api_endpoint=True,
             release_kind="snapshot",
             release_form="x.y.z-SNAPSHOT[.B]",
+            required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="disabled", retention="disabled"),
         ),
         # Release candidates: protected like prod, sized like test.
@@ -78,6 +80,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             open_api_endpoint=True,
             release_kind="rc",
             release_form="x.y.z-rc.N",
+            required_drills=("baseline", "node-lost:reserved", "node-lost:spot"),
             severity=_column(
                 everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"
             ),
@@ -93,6 +96,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             open_api_endpoint=False,
             release_kind="final",
             release_form="x.y.z",
+            required_drills=("baseline", "node-lost:reserved", "node-lost:spot", "zone-lost", "spot-wave"),
             severity=_column(
                 everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"
             ),
@@ -127,3 +131,10 @@ def stack_tier(stack: str, root: Path = ROOT) -> str:
     config = document.get("config") if isinstance(document, dict) else None
     declared = config.get(TIER_KEY) if isinstance(config, dict) else None
     return declared if isinstance(declared, str) else stack
+
+
+if __name__ == "__main__":
+    # `python -m settings.tiers <stack>` prints the stack's tier (CI hands it to the policy pack as INSIGHT_TIER).
+    import sys
+
+    print(stack_tier(sys.argv[1]))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from settings.tiers import RuleClass, Severity, TierPolicy, tier_policy
+from .program import PackTier, RuleClass, Severity, tier_policy
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Resource:
         return self.urn.split("::", 1)[0].rsplit(":", 1)[-1]
 
     @property
-    def policy(self) -> TierPolicy:
+    def policy(self) -> PackTier:
         return tier_policy(self.tier or self.stack)
 
     def get(self, *path: str | int, default: Any = None) -> Any:
@@ -51,7 +51,7 @@ StackCheck = Callable[[Sequence[Resource]], Iterable[tuple[Resource, str]]]
 class Rule:
     id: str
     reason: str
-    severity: RuleClass  # how hard it binds is the tier's severity column (settings/tiers.py)
+    severity: RuleClass  # how hard it binds is the tier's severity column (settings/tiers.py, stated for the pack in program.py)
     types: frozenset[str] = frozenset()
     resource_check: ResourceCheck | None = None
     stack_check: StackCheck | None = None

@@ -188,6 +188,8 @@ def pod_template(
                     max_skew=1,
                     topology_key=ZONE_KEY,
                     when_unsatisfiable="DoNotSchedule",
+                    # A lost zone's nodes are tainted unreachable: not counting them keeps its pods schedulable.
+                    node_taints_policy="Honor",
                     label_selector=LabelSelectorArgs(match_labels=selector(spec)),
                 ),
                 TopologySpreadConstraintArgs(

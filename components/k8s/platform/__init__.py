@@ -15,7 +15,16 @@ from settings.platform import MetricsBackend, PlatformConfig
 from settings.tiers import TierPolicy
 
 from .controllers import Controllers, ControllersArgs
-from .foundations import ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
+from .foundations import (
+    ANYWHERE,
+    ECK_NAMESPACE,
+    Foundations,
+    FoundationsArgs,
+    allow_egress,
+    allow_ingress,
+    allow_within_namespace,
+    https_anywhere,
+)
 from .logging import Logging, LoggingArgs
 from .messaging import Messaging, MessagingArgs
 from .metrics import Metrics, MetricsArgs
@@ -68,7 +77,7 @@ class Platform(pulumi.ComponentResource):
         # Operators talk to the Kubernetes API; the API server calls ECK's admission webhook.
         for ns in (ECK_NAMESPACE, NAMESPACES["data"]):
             allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
-        allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [{"ipBlock": {"cidr": "0.0.0.0/0"}}], namespaces[ECK_NAMESPACE])
+        allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [ANYWHERE], namespaces[ECK_NAMESPACE])
 
         handle = args.cluster
         if handle.controllers is not None:

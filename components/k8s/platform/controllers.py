@@ -191,6 +191,9 @@ class Controllers(pulumi.ComponentResource):
                 },
                 "nodeSelector": on_reserved_pool(),
                 "resources": small_resources("100m", "500m", "256Mi"),
+                # App Services set loadBalancerClass themselves; the mutating webhook (failurePolicy Fail) would
+                # only reject every Service created before the controller is ready.
+                "enableServiceMutatorWebhook": False,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -54,7 +54,14 @@ def zone_spread(match_labels: dict[str, str], replicas: int) -> list[Obj]:
     if replicas < 2:
         return []
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": match_labels}},
+        # nodeTaintsPolicy Honor: a lost zone's nodes (tainted unreachable) stop counting, so its pods can move.
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": match_labels},
+        },
         {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": match_labels}},
     ]
 
