@@ -16,6 +16,7 @@ from .base import Section
 from .cluster import (
     ClusterConfig,
     NodePoolsConfig,
+    check_admins,
     check_cidr_overlap,
     check_endpoint,
     check_pool_sizes,
@@ -34,7 +35,7 @@ PROJECT = "insight"
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
 # It names AWS resources (insight-<stack>-...) and the catalog cluster file: a DNS label.
 STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
-SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey"})
+SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials"})
 
 
 class StackConfig(Section):
@@ -68,6 +69,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_network(cfg.policy, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
     yield from check_endpoint(cfg.policy, cfg.cluster)
+    yield from check_admins(cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
@@ -152,7 +154,8 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
 
 def required_secrets(cfg: StackConfig) -> list[str]:
     """Secrets this stack's settings need: checked for presence (never read) before anything is declared."""
-    return ["sentryDsn", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
+    # dockerHubCredentials: ECR reads the pull-through cache's secret when the rule is created, so it has a value first.
+    return ["sentryDsn", "dockerHubCredentials", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
 
 
 def decode_config_value(text: str) -> Any:
