@@ -57,52 +57,26 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
     {
         # The throwaway cluster every master commit lands on: cheapest shape, nothing protected.
         "test": TierPolicy(
-            name="test",
-            min_azs=2,
-            quorum_replicas=1,
-            min_log_retention_days=30,
-            protected=False,
-            lb_deletion_protection=False,
-            open_api_endpoint=True,
-            release_kind="snapshot",
-            release_form="x.y.z-SNAPSHOT[.B]",
-            required_drills=(),
+            name="test", min_azs=2, quorum_replicas=1, min_log_retention_days=30, protected=False, lb_deletion_protection=False,
+            open_api_endpoint=True, release_kind="snapshot", release_form="x.y.z-SNAPSHOT[.B]", required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="disabled", retention="disabled"),
         ),
         # Release candidates: protected like prod, sized like test.
         "staging": TierPolicy(
-            name="staging",
-            min_azs=2,
-            quorum_replicas=1,
-            min_log_retention_days=90,
-            protected=True,
-            lb_deletion_protection=False,
-            open_api_endpoint=True,
-            release_kind="rc",
-            release_form="x.y.z-rc.N",
+            name="staging", min_azs=2, quorum_replicas=1, min_log_retention_days=90, protected=True, lb_deletion_protection=False,
+            open_api_endpoint=True, release_kind="rc", release_form="x.y.z-rc.N",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot"),
-            severity=_column(
-                everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"
-            ),
+            severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"),
         ),
         # Final releases serving customers: survives a zone, every guardrail binds.
         "prod": TierPolicy(
-            name="prod",
-            min_azs=3,
-            quorum_replicas=3,
-            min_log_retention_days=365,
-            protected=True,
-            lb_deletion_protection=True,
-            open_api_endpoint=False,
-            release_kind="final",
-            release_form="x.y.z",
+            name="prod", min_azs=3, quorum_replicas=3, min_log_retention_days=365, protected=True, lb_deletion_protection=True,
+            open_api_endpoint=False, release_kind="final", release_form="x.y.z",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot", "zone-lost", "spot-wave"),
-            severity=_column(
-                everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"
-            ),
+            severity=_column(everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"),
         ),
     }
-)
+)  # fmt: skip
 # Where the tier is unknown (a policy pack run on a stack without a readable stack file), the strictest binds.
 STRICTEST = "prod"
 
