@@ -4,14 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= test
-STACKS := test staging prod onprem
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 RELEASE ?=
 
 .PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod|onprem]  offline preview into build/<stack>/"
-	@echo "make preview-all                        every stack"
+	@echo "make preview-all                        every stack (one Pulumi.<stack>.yaml each)"
 	@echo "make compose [RELEASE=x.y.z]            the one-host Compose bundle into build/compose/ (default: onprem's release)"
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"

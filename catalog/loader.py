@@ -38,7 +38,6 @@ from .problems import MISSING, NOTHING, CatalogError, Problem
 from .render import config_hash, render_application_conf
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = ("test", "staging", "prod", "onprem")  # one services/clusters/<name>.conf each
 SECTIONS = ("deploy", "app")  # what a defaults or service file may hold
 CLUSTER_SECTIONS = ("defaults", "services")
 
@@ -103,8 +102,9 @@ def load_catalog(environment: str, root: Path | None = None, placement: Placemen
     `root` holds services/ (the repository by default); `placement` says where infra and services answer."""
     root = root or ROOT
     problems: list[Problem] = []
-    if environment not in ENVIRONMENTS:
-        raise CatalogError([Problem("services/clusters", environment, NOTHING, f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}")])
+    if not re.fullmatch(DNS_LABEL, environment):
+        # The stack's name picks its cluster layer file: never a path of its own.
+        raise CatalogError([Problem("services/clusters", environment, NOTHING, "a stack name is a DNS label: a-z, 0-9 and -")])
     services_dir = root / "services"
     defaults = _read(root, services_dir / "defaults.conf", problems)
     cluster = _read(root, services_dir / "clusters" / f"{environment}.conf", problems)

@@ -3,6 +3,8 @@
 `__main__.py` calls `build`; so do the tests and the offline preview.
 """
 
+from pathlib import Path
+
 import pulumi
 
 from catalog import Catalog
@@ -17,7 +19,7 @@ from .k8s.platform import Platform, PlatformArgs
 
 
 def declare_kubernetes(cfg: AnyStackConfig, catalog: Catalog, cluster: ClusterHandle) -> None:
-    platform = Platform("platform", PlatformArgs(config=cfg.platform, environment=cfg.environment, cluster=cluster), cluster.options())
+    platform = Platform("platform", PlatformArgs(config=cfg.platform, tier=cfg.policy, cluster=cluster), cluster.options())
     Apps(
         "apps",
         AppsArgs(
@@ -47,11 +49,13 @@ def declare_onprem(cfg: OnpremStackConfig, catalog: Catalog) -> None:
     pulumi.export("releaseVersion", cfg.release.version)
 
 
-def build() -> None:
-    """Validate every setting first, then declare: a bad value stops the run before any resource exists."""
+def build(root: Path | None = None) -> None:
+    """Validate every setting first, then declare: a bad value stops the run before any resource exists.
+
+    `root` holds services/ (the repository by default; the offline preview passes the stack files' folder)."""
     cfg = load_stack_config()
     # The service catalog too: a bad HOCON file stops the run here.
-    catalog = load_service_catalog(cfg.environment)
+    catalog = load_service_catalog(cfg.environment, root)
     if isinstance(cfg, OnpremStackConfig):
         declare_onprem(cfg, catalog)
         return

@@ -25,7 +25,7 @@ def outcomes(run: Run) -> list[Outcome]:
 
 
 def _tier(run: Run) -> str:
-    return run.settings.environment if run.settings else run.stack
+    return run.tier
 
 
 def write_drills(run: Run, out: Path) -> None:

@@ -12,6 +12,7 @@ from costing.model import Estimate
 from costing.report import cost_section, deploy_time_section, minutes, money, stack_estimate
 from delivery.mermaid import component_graph
 from policy.rules import RULES
+from settings import StackConfig
 
 from .drills_hook import drills_summary, drills_verdict
 from .edge_summary import edge_section
@@ -84,7 +85,7 @@ def terminal_report(run: Run, out: Path) -> str:
     checked = [rule for rule in RULES if rule.severity_in(run.stack) != "disabled"]
     found = Counter(v.severity for v in violations(run))
     verdicts = ", ".join(f"{n} {severity}" for severity, n in sorted(found.items())) or "none"
-    onprem = run.settings is not None and run.settings.environment == "onprem"
+    onprem = run.settings is not None and not isinstance(run.settings, StackConfig)
     manifests = sum(1 for _ in (out / "manifests").rglob("*.yaml"))
     return "\n".join(
         [

@@ -12,6 +12,7 @@ from .aws_catalog import INSTANCE_TYPES, SUPPORTED_KUBERNETES_VERSIONS, architec
 from .base import Cidr, Section
 from .errors import Problem
 from .network import LOG_RETENTION_DAYS
+from .tiers import TierPolicy
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 OPEN_TO_WORLD = "0.0.0.0/0"
@@ -104,16 +105,18 @@ class NodePoolsConfig(Section):
     spot: SpotPool
 
 
-def check_endpoint(environment: str, cluster: ClusterConfig) -> Iterator[Problem]:
+def check_endpoint(tier: TierPolicy, cluster: ClusterConfig) -> Iterator[Problem]:
     if not cluster.endpoint_public_access:
         return
     if not cluster.public_access_cidrs:
         yield Problem(
             "cluster.publicAccessCidrs", [], "public endpoint without CIDRs is open to 0.0.0.0/0; list the CIDRs allowed to reach it"
         )
-    if environment == "prod" and any(str(c) == OPEN_TO_WORLD or c.prefixlen == 0 for c in cluster.public_access_cidrs):
+    if not tier.open_api_endpoint and any(str(c) == OPEN_TO_WORLD or c.prefixlen == 0 for c in cluster.public_access_cidrs):
         yield Problem(
-            "cluster.publicAccessCidrs", [str(c) for c in cluster.public_access_cidrs], "prod's API endpoint must not be open to 0.0.0.0/0"
+            "cluster.publicAccessCidrs",
+            [str(c) for c in cluster.public_access_cidrs],
+            f"{tier.name}'s API endpoint must not be open to 0.0.0.0/0",
         )
 
 

@@ -4,8 +4,9 @@ A later concern adds its section as one field of `StackConfig` and its checks to
 """
 
 import json
+import re
 from collections.abc import Iterator
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -29,17 +30,18 @@ from .network import NetworkConfig, check_network
 from .onprem import ONPREM, ONPREM_SECRET_KEYS, OnpremConfig, check_onprem_release
 from .platform import PlatformConfig, check_platform
 from .release import ReleaseConfig, check_release
+from .tiers import TIER_KEY, TIER_NAMES, TierName, TierPolicy, tier_policy
 
 PROJECT = "insight"
-Environment = Literal["test", "staging", "prod"]
-ENVIRONMENTS: tuple[str, ...] = get_args(Environment)  # the AWS stacks
-STACKS: tuple[str, ...] = (*ENVIRONMENTS, ONPREM)  # every stack: the AWS ones and the customer's own cluster
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
+# It names AWS resources (insight-<stack>-...) and the catalog cluster file: a DNS label.
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
 SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials", *ONPREM_SECRET_KEYS})
 
 
 class StackConfig(Section):
-    environment: Environment
+    environment: str  # the stack's name: it names the cluster, buckets and repositories
+    tier: TierName  # what the stack must be (settings/tiers.py): `insight:tier`, else the stack's name
     region: str
     # The one AWS account this stack may touch: the provider refuses any other credentials.
     account_id: str = Field(pattern=r"^\d{12}$")
@@ -56,15 +58,19 @@ class StackConfig(Section):
         return f"{PROJECT}-{self.environment}"
 
     @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
     def protected(self) -> bool:
-        """Irreplaceable resources are protected outside the throwaway test cluster."""
-        return self.environment != "test"
+        return self.policy.protected
 
 
 class OnpremStackConfig(Section):
     """A stack on a cluster the customer runs: the Kubernetes layer only, no AWS section."""
 
-    environment: Literal["onprem"]
+    environment: str
+    tier: TierName
     release: ReleaseConfig
     platform: PlatformConfig
     onprem: OnpremConfig
@@ -74,8 +80,12 @@ class OnpremStackConfig(Section):
         return f"{PROJECT}-{self.environment}"
 
     @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
     def protected(self) -> bool:
-        return True  # the customer's data
+        return self.policy.protected
 
 
 AnyStackConfig = StackConfig | OnpremStackConfig
@@ -83,29 +93,24 @@ AnyStackConfig = StackConfig | OnpremStackConfig
 AWS_SECTIONS = frozenset({"accountId", "network", "cluster", "nodePools", "cost", "edge"})
 
 
-def tier_of(stack: str) -> str:
-    """The stack's tier. Until `insight:tier` exists every stack is its own tier (test, staging, prod, onprem)."""
-    return stack
-
-
 def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
-    yield from check_network(cfg.environment, cfg.region, cfg.network)
+    yield from check_network(cfg.policy, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
-    yield from check_endpoint(cfg.environment, cfg.cluster)
+    yield from check_endpoint(cfg.policy, cfg.cluster)
     yield from check_admins(cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
     yield from check_cost(cfg.region, cfg.node_pools, cfg.cost)
-    yield from check_release(cfg.environment, cfg.release)
-    yield from check_platform(cfg.environment, cfg.platform)
-    yield from check_edge(cfg.environment, cfg.edge)
+    yield from check_release(cfg.policy, cfg.release)
+    yield from check_platform(cfg.policy, cfg.platform)
+    yield from check_edge(cfg.policy, cfg.edge)
 
 
 def _onprem_checks(cfg: OnpremStackConfig) -> Iterator[Problem]:
     yield from check_onprem_release(cfg.release)
-    yield from check_platform(cfg.environment, cfg.platform)
+    yield from check_platform(cfg.policy, cfg.platform)
     if cfg.platform.metrics.backend != "prometheus":
         yield Problem(
             "platform.metrics.backend", cfg.platform.metrics.backend, "onprem runs Prometheus: the customer's metrics stay on site"
@@ -114,7 +119,7 @@ def _onprem_checks(cfg: OnpremStackConfig) -> Iterator[Problem]:
 
 def _section_keys(model: type[Section] = StackConfig) -> dict[str, str]:
     """Stack-file key (`network`) per field, for the sections read from `insight:<key>`."""
-    fixed = {"environment", "region"}
+    fixed = {"environment", "region"}  # the stack's name and `aws:region`
     return {info.alias or name: name for name, info in model.model_fields.items() if name not in fixed}
 
 
@@ -155,11 +160,15 @@ def _pydantic_problems(err: ValidationError, root: type[Section]) -> Iterator[Pr
 
 def parse_stack_config(environment: str, region: str | None, sections: dict[str, Any], source: str) -> AnyStackConfig:
     """Validate raw sections (as read from the stack file) into the tier's typed config, or raise every problem at once."""
-    onprem = tier_of(environment) == ONPREM
+    tier = sections.get("tier", environment)
+    onprem = tier in TIER_NAMES and not tier_policy(tier).aws
     model: type[StackConfig | OnpremStackConfig] = OnpremStackConfig if onprem else StackConfig
     problems: list[Problem] = []
-    if environment not in STACKS:
-        problems.append(Problem("stack", environment, f"unknown stack name; allowed: {', '.join(STACKS)}"))
+    if not STACK_NAME.fullmatch(environment):
+        problems.append(Problem("stack", environment, "a stack name is lower-case letters, digits and -, starting with a letter"))
+    if tier not in TIER_NAMES:
+        why = "" if "tier" in sections else f" (no {TIER_KEY}: the stack's name is its tier)"
+        problems.append(Problem(TIER_KEY, tier, f"unknown tier{why}; allowed: {', '.join(TIER_NAMES)}"))
     if region is None and not onprem:
         problems.append(Problem("aws:region", MISSING, "required key is missing"))
     known = _section_keys(model)
@@ -181,7 +190,7 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
             problems.append(Problem(f"{PROJECT}:{key}", value, f"unknown key; allowed {PROJECT}: keys: {allowed}"))
     if problems:
         raise ConfigError(source, problems)
-    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment}
+    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment, "tier": tier}
     if not onprem:
         raw["region"] = region
     try:

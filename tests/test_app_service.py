@@ -16,7 +16,7 @@ from components.k8s.apps import Apps, AppsArgs, load_service_catalog
 from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
 from offline.runner import Run, run_stack
-from settings import ENVIRONMENTS, load_stack_config
+from settings import AWS_STACKS, load_stack_config
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 DOMAIN = {"test": "test.insight.example", "staging": "staging.insight.example", "prod": "insight.example"}
@@ -46,7 +46,7 @@ def _program() -> None:
                 domain=DOMAIN[cfg.environment],
                 certificate_arn="arn:aws:acm:us-west-2:111111111111:certificate/example",
                 logs_bucket=f"insight-{cfg.environment}-logs",
-                deletion_protection=cfg.environment == "prod",
+                deletion_protection=cfg.policy.lb_deletion_protection,
             ),
         ),
         pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": k8s_provider}),
@@ -63,7 +63,7 @@ def catalog_of(stack: str) -> Catalog:
     return load_catalog(stack)
 
 
-@pytest.fixture(params=ENVIRONMENTS)
+@pytest.fixture(params=AWS_STACKS)
 def stack(request: pytest.FixtureRequest) -> str:
     return request.param
 

@@ -166,4 +166,4 @@ def test_every_stack_passes_its_required_drills(stack):
     assert isinstance(run.settings, StackConfig)
     outcomes = simulate(run.records, run.settings)
     assert {"baseline", "zone-lost", "spot-wave", "rolling-update"} <= {o.drill for o in outcomes}
-    assert failures(run.settings.environment, outcomes) == []
+    assert failures(run.tier, outcomes) == []

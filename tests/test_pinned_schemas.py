@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from offline.runner import Run
-from settings import ENVIRONMENTS, versions
+from settings import STACKS, versions
 from tests.conftest import declared
 from tests.pinned_schemas import SCHEMAS, chart_values, missing_schemas
 
@@ -135,7 +135,7 @@ def test_every_allowed_unlisted_key_is_one_the_program_sets() -> None:
             if isinstance(value, dict):
                 walk(chart, value, f"{path}.{key}" if path else key)
 
-    for stack in ENVIRONMENTS:
+    for stack in STACKS:
         for record in declared(stack).of_type(HELM_CHART):
             walk(record.inputs["chart"], record.inputs.get("values", {}))
     assert set(UNLISTED_VALUES) - set_paths == set()

@@ -2,11 +2,12 @@
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from policy.rules import RULES, Resource, evaluate
+from settings.tiers import STRICTEST, TIER_NAMES, TIERS, RuleClass
 
 P = "urn:pulumi:prod::insight::"
 
@@ -518,10 +519,16 @@ def test_rule_passes_good_and_flags_bad(rule_id):
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_states_a_reason_and_a_severity_per_environment(rule):
-    assert rule.reason.endswith(".") and set(rule.severity) == {"test", "staging", "prod", "onprem"}
-    # prod is where every guardrail binds; review-only rules are advisory everywhere.
-    assert rule.severity["prod"] == "mandatory" or set(rule.severity.values()) == {"advisory"}
+def test_every_rule_states_a_reason_and_a_severity_in_every_tier(rule):
+    levels = {tier: rule.severity_in(tier) for tier in TIERS}
+    assert rule.reason.endswith(".") and set(levels) == set(TIER_NAMES)
+    # The strictest tier is where every guardrail binds; review-only rules are advisory everywhere.
+    assert levels[STRICTEST] == "mandatory" or set(levels.values()) == {"advisory"}
+
+
+def test_every_tier_has_a_severity_for_every_rule_class():
+    for tier in TIERS.values():
+        assert set(tier.severity) == set(get_args(RuleClass)), tier.name
 
 
 def test_environment_specific_thresholds():
@@ -537,4 +544,16 @@ def test_environment_specific_thresholds():
 
 
 def test_unknown_stack_names_get_prod_rules():
-    assert res(VPC.type, {}, "v", "sandbox").environment == "prod"
+    assert res(VPC.type, {}, "v", "sandbox").policy.name == "prod"
+
+
+def test_a_declared_tier_wins_over_the_stack_name():
+    # A stack named `staging` that declares tier prod is held to prod's minimum of 3 AZs; the name does not count.
+    def in_stack(r: Resource, tier: str) -> Resource:
+        rename = "urn:pulumi:staging::insight::"
+        deps = tuple(d.replace(P, rename) for d in r.dependencies)
+        return Resource(r.urn.replace(P, rename), r.type, r.name, r.inputs, dependencies=deps, tier=tier)
+
+    two_azs = [VPC, *SUBNETS[:2]]
+    assert evaluate([in_stack(r, "prod") for r in two_azs], "prod", [RULE_BY_ID["net-az-count"]])
+    assert evaluate([in_stack(r, "staging") for r in two_azs], "staging", [RULE_BY_ID["net-az-count"]]) == []

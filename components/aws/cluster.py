@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
@@ -114,6 +115,12 @@ def key_policy(account_id: str) -> str:
 
 
 class Cluster(pulumi.ComponentResource):
+    name: str
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:cluster:Cluster", name, None, opts)
         cfg = args.config
@@ -285,7 +292,7 @@ class Cluster(pulumi.ComponentResource):
             **kubernetes_provider_options(args.name, self.kubeconfig),
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
-        self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
+        register_declared(self)
 
     def _ami_release(self, kubernetes_version: str, instance_type: str) -> pulumi.Output[str]:
         """A custom launch template pins nothing: without a version and release a group stays on its first ones.

@@ -4,7 +4,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 
-from .base import PROTECTED_STACKS, RETAINED_STACKS, Registry, Resource, of_type
+from .base import Registry, Resource, of_type
 from .edge import BUCKET, REPOSITORY, ZONE, is_logs_bucket
 from .eks import EKS_COMPONENT
 from .network import VPC
@@ -35,7 +35,7 @@ def _holds_data(r: Resource) -> bool:
     "data-protected",
     "Irreplaceable resources (VPC, cluster, keys, zones, data buckets) are protected.",
     IRREPLACEABLE,
-    severity=PROTECTED_STACKS,
+    severity="protection",
 )
 def protected(r: Resource) -> Iterator[str]:
     if _holds_data(r) and not r.protect:
@@ -46,7 +46,7 @@ def protected(r: Resource) -> Iterator[str]:
     "data-retained",
     "Data buckets, keys, zones, repositories and data volumes outlive the stack (retain on delete).",
     RETAINED,
-    severity=RETAINED_STACKS,
+    severity="retention",
     offline_only=True,
 )
 def retained(r: Resource) -> Iterator[str]:

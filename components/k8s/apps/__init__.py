@@ -2,11 +2,13 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
 from components.handle import PublicEdge, WorkloadIdentity
+from components.outputs import register_declared
 from settings import ConfigError
 from settings.platform import MetricsBackend
 
@@ -24,9 +26,10 @@ class CatalogConfigError(ConfigError):
         return self.catalog_error.render()
 
 
-def load_service_catalog(environment: str) -> Catalog:
+def load_service_catalog(stack: str, root: Path | None = None) -> Catalog:
+    """The catalog with the stack's cluster layer (services/clusters/<stack>.conf)."""
     try:
-        return load_catalog(environment)
+        return load_catalog(stack, root)
     except CatalogError as err:
         raise CatalogConfigError(err) from None
 
@@ -42,6 +45,8 @@ class AppsArgs:
 
 
 class Apps(pulumi.ComponentResource):
+    hostnames: dict[str, pulumi.Output[str]]  # public hostname per public service
+
     def __init__(self, name: str, args: AppsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:apps:Apps", name, None, opts)
         catalog = args.catalog
@@ -67,4 +72,4 @@ class Apps(pulumi.ComponentResource):
             for spec in catalog.services
         }
         self.hostnames = {name: svc.hostname for name, svc in self.services.items() if svc.hostname is not None}
-        self.register_outputs({"hostnames": self.hostnames})
+        register_declared(self)

@@ -7,6 +7,7 @@ import pulumi
 
 from catalog import ServiceSpec
 from components.handle import PublicEdge, WorkloadIdentity
+from components.outputs import register_declared
 from settings.platform import MetricsBackend
 
 from . import exposure, identity, workload
@@ -57,4 +58,4 @@ class AppService(pulumi.ComponentResource):
 
         self.service = svc.metadata.name
         self.role_arn = grant.principal
-        self.register_outputs({"service": self.service, "roleArn": self.role_arn, "hostname": self.hostname})
+        register_declared(self)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import pulumi
 
 from components.handle import ClusterHandle
+from components.outputs import register_declared
 from settings.endpoints import NAMESPACES
-from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
+from settings.platform import MetricsBackend, PlatformConfig
+from settings.tiers import TierPolicy
 
 from .controllers import Controllers, ControllersArgs
 from .foundations import (
@@ -35,7 +37,7 @@ from .tracing import Tracing, TracingArgs
 @dataclass(frozen=True)
 class PlatformArgs:
     config: PlatformConfig
-    environment: str
+    tier: TierPolicy
     cluster: ClusterHandle
 
 
@@ -53,11 +55,13 @@ def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
 
 
 class Platform(pulumi.ComponentResource):
+    metrics_backend: MetricsBackend
+
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Platform", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
+        scale = args.tier.quorum_replicas
         self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale), child)
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
@@ -100,28 +104,31 @@ class Platform(pulumi.ComponentResource):
             f"{name}-tracing",
             TracingArgs(
                 config=cfg.zipkin,
-                metrics=backend,
+                metrics_backend=backend,
                 elasticsearch_password=self.logging.zipkin_password,
                 depends_on=[*ready, self.logging.elasticsearch],
             ),
             child,
         )
         self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
-        self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready), child)
+        self.messaging = Messaging(
+            f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, depends_on=ready), child
+        )
         self.mongodb = MongoDB(
             f"{name}-mongodb",
             MongoDBArgs(
                 config=cfg.mongodb,
-                metrics=backend,
+                metrics_backend=backend,
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
             ),
             child,
         )
-        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics=backend, depends_on=ready), child)
+        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics_backend=backend, depends_on=ready), child)
         # The services' Sentry DSN: only ever a Secret the app pods mount.
         app_secret(
             "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)
         )
-        self.register_outputs({"metricsBackend": backend})
+        self.metrics_backend = backend
+        register_declared(self)

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import CloudControllers, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.scheduling import POOL_LABEL
 
@@ -84,6 +85,9 @@ class ControllersArgs:
 
 
 class Controllers(pulumi.ComponentResource):
+    load_balancer_controller_role_arn: pulumi.Input[str] | None
+    autoscaler_role_arn: pulumi.Input[str] | None
+
     def __init__(self, name: str, args: ControllersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Controllers", name, None, opts)
         cloud, tags = args.cloud, {"component": "platform"}
@@ -170,4 +174,6 @@ class Controllers(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"loadBalancerControllerRoleArn": lbc.principal, "autoscalerRoleArn": autoscaler.principal})
+        self.load_balancer_controller_role_arn = lbc.principal
+        self.autoscaler_role_arn = autoscaler.principal
+        register_declared(self)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
 from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS, Obj
@@ -94,6 +95,8 @@ class FoundationsArgs:
 
 
 class Foundations(pulumi.ComponentResource):
+    namespace_names: list[str]
+
     def __init__(self, name: str, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Foundations", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -178,7 +181,8 @@ class Foundations(pulumi.ComponentResource):
                 opts=child,
             ),
         ]
-        self.register_outputs({"namespaces": list(self.namespaces)})
+        self.namespace_names = list(self.namespaces)
+        register_declared(self)
 
 
 def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import BackupStore, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
@@ -81,6 +82,8 @@ class LoggingArgs:
 
 
 class Logging(pulumi.ComponentResource):
+    elasticsearch_name: str
+
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Logging", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
@@ -311,7 +314,8 @@ class Logging(pulumi.ComponentResource):
         )
         # Snapshots go to S3 through STS: HTTPS out.
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
-        self.register_outputs({"elasticsearch": ES_NAME})
+        self.elasticsearch_name = ES_NAME
+        register_declared(self)
 
     def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
         """ECK leaves snapshot repositories to the cluster's API: a one-shot Job registers the repository and the

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
@@ -49,7 +50,7 @@ def rabbitmq_security() -> dict:
 @dataclass(frozen=True)
 class MessagingArgs:
     config: DataServiceConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     depends_on: list[pulumi.Resource]
 
 
@@ -76,7 +77,7 @@ class Messaging(pulumi.ComponentResource):
                     "statefulSet": {
                         "spec": {
                             "template": {
-                                "metadata": {"annotations": metrics_annotations(args.metrics, "rabbitmq", METRICS_PORT)},
+                                "metadata": {"annotations": metrics_annotations(args.metrics_backend, "rabbitmq", METRICS_PORT)},
                                 "spec": {
                                     "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                     "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
@@ -123,4 +124,4 @@ class Messaging(pulumi.ComponentResource):
         )
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
         allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import NAMESPACES
-from settings.platform import MetricsConfig, ResourcesConfig
+from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
 from . import pods
 from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress
@@ -112,6 +113,8 @@ class MetricsArgs:
 
 
 class Metrics(pulumi.ComponentResource):
+    backend: MetricsBackend
+
     def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Metrics", name, None, opts)
         cfg = args.config
@@ -140,4 +143,5 @@ class Metrics(pulumi.ComponentResource):
         # The API server calls the admission webhook the chart registers (Datadog's admission controller,
         # prometheus-operator's validating webhook).
         allow_ingress("allow-webhook", NAMESPACE, *WEBHOOKS[cfg.backend], [ANYWHERE], self)
-        self.register_outputs({"backend": cfg.backend})
+        self.backend = cfg.backend
+        register_declared(self)

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import BackupStore, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
@@ -57,7 +58,7 @@ def volume_claim(name: str, gib: int) -> dict:
 @dataclass(frozen=True)
 class MongoDBArgs:
     config: MongoDBConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     backups: BackupStore
     identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
@@ -102,7 +103,7 @@ class MongoDB(pulumi.ComponentResource):
                 "statefulSet": {
                     "spec": {
                         "template": {
-                            "metadata": {"annotations": metrics_annotations(args.metrics, "mongod", METRICS_PORT)},
+                            "metadata": {"annotations": metrics_annotations(args.metrics_backend, "mongod", METRICS_PORT)},
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                 "affinity": pods.reserved_pool_affinity(),
@@ -137,7 +138,7 @@ class MongoDB(pulumi.ComponentResource):
         allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
         # The API server (outside the pod network) calls the operator's validating webhook.
         allow_ingress("allow-operator-webhook", NAMESPACE, OPERATOR_LABELS, [OPERATOR_WEBHOOK_PORT], [ANYWHERE], self)
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names
 
     def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
         """A consistent dump (--oplog) of the replica set, gzipped, copied to S3 under mongodb/<date>.archive.gz."""
