@@ -85,6 +85,22 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | None]] =
         {"addonName": "kube-proxy", "clusterName": "d"},
         {"addonVersion": "v2"},
     ),
+    ("aws:kms/alias:Alias", {"name": "alias/secrets", "targetKeyId": "k-1"}, {"name": "alias/keys"}, {"targetKeyId": "k-2"}),
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "r", "policyArn": "p"}, {"role": "s", "policyArn": "q"}, {}),
+    ("aws:route53/queryLog:QueryLog", {"zoneId": "Z1", "cloudwatchLogGroupArn": "a"}, {"zoneId": "Z2", "cloudwatchLogGroupArn": "b"}, {}),
+    ("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": "{}"}, {"bucket": "c"}, {"policy": '{"a": 1}'}),
+    (
+        "aws:s3/bucketVersioning:BucketVersioning",
+        {"bucket": "b", "versioningConfiguration": {"status": "Enabled"}},
+        {"bucket": "c"},
+        {"versioningConfiguration.status": "Suspended"},
+    ),
+    (
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        {"bucket": "b", "blockPublicAcls": True},
+        {"bucket": "c"},
+        {"blockPublicAcls": False},
+    ),
     ("random:index/randomPassword:RandomPassword", {"length": 32, "special": False}, {"length": 40, "special": True}, None),
 ]
 
