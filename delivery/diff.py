@@ -31,7 +31,7 @@ class ReplaceRule:
     type: str
     paths: tuple[str, ...]
     mutable_with: str = ""  # a provider option that, set to true, lets these properties update in place
-    source: str = ""
+    sources: tuple[str, ...] = ()
 
     def applies_to(self, type_: str) -> bool:
         return type_ == self.type or (self.type.endswith("*") and type_.startswith(self.type[:-1]))
@@ -40,8 +40,14 @@ class ReplaceRule:
 def load_rules(path: Path = RULES_FILE) -> tuple[ReplaceRule, ...]:
     data = yaml.safe_load(path.read_text())
     return tuple(
-        ReplaceRule(row["type"], tuple(row["replace_on_change"]), row.get("mutable_with", ""), row["source"]) for row in data["rules"]
+        ReplaceRule(row["type"], tuple(row["replace_on_change"]), row.get("mutable_with", ""), rule_sources(row)) for row in data["rules"]
     )
+
+
+def rule_sources(row: dict[str, Any]) -> tuple[str, ...]:
+    """A row cites one key of `sources`, or a list of them."""
+    source = row["source"]
+    return (source,) if isinstance(source, str) else tuple(source)
 
 
 RULES = load_rules()
