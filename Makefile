@@ -7,13 +7,14 @@ STACK ?= test
 STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 RELEASE ?=
 
-.PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose test check lint typecheck clean bench
+.PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose docs test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod|onprem]  offline preview into build/<stack>/"
 	@echo "make preview-all                        every stack (one Pulumi.<stack>.yaml each)"
 	@echo "make compose [RELEASE=x.y.z]            the one-host Compose bundle into build/compose/ (default: onprem's release)"
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
+	@echo "make docs                               the README's configuration table, from the settings models"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
 	@echo "make policy-pack                        policy/.venv, for pulumi preview|up --policy-pack policy"
@@ -71,6 +72,9 @@ preview-all: install
 
 compose: install
 	@$(BIN)/python -m onprem.bundle $(if $(RELEASE),--release $(RELEASE))
+
+docs: install
+	@$(BIN)/python -m settings.doc
 
 test: dev-install scan-install
 	$(BIN)/python -m pytest -q -n 2

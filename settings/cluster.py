@@ -29,15 +29,17 @@ def _known_instance_type(value: str) -> str:
 
 
 class ClusterConfig(Section):
-    kubernetes_version: str
-    endpoint_public_access: bool = False
-    public_access_cidrs: list[Cidr] = []
-    service_cidr: Cidr = Field(default="172.20.0.0/16", validate_default=True)  # type: ignore[assignment]
-    admin_role_arns: list[str] = []
-    # CloudWatch retention of the control-plane logs (/aws/eks/<cluster>/cluster).
-    log_retention_days: int = 90
-    # The identity that runs `pulumi up` (CI's deploy role). EKS makes it cluster admin when it creates the cluster.
-    deployer_role_arn: str | None = None
+    kubernetes_version: str = Field(description="EKS control-plane version (settings/aws_catalog.py lists the supported ones)")
+    endpoint_public_access: bool = Field(default=False, description="whether the API endpoint is reachable from the internet")
+    public_access_cidrs: list[Cidr] = Field(default=[], description="CIDRs allowed to reach a public API endpoint")
+    service_cidr: Cidr = Field(  # type: ignore[assignment]
+        default="172.20.0.0/16", validate_default=True, description="the cluster's Service IP range, outside the VPC"
+    )
+    admin_role_arns: list[str] = Field(default=[], description="IAM roles given cluster-admin access entries")
+    log_retention_days: int = Field(default=90, description="CloudWatch retention of the control-plane logs, in days")
+    deployer_role_arn: str | None = Field(
+        default=None, description="the role that runs `pulumi up` (CI's deploy role); EKS makes it admin at creation"
+    )
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -65,10 +67,10 @@ class ClusterConfig(Section):
 class Reservation(Section):
     """The Reserved Instances bought for this environment. RIs are billing: the reserved pool mirrors them."""
 
-    instance_type: str
-    count: int = Field(ge=1)
-    term: Literal["1yr", "3yr"]
-    payment: Literal["no_upfront", "partial_upfront", "all_upfront"]
+    instance_type: str = Field(description="the reserved EC2 instance type")
+    count: int = Field(ge=1, description="instances bought")
+    term: Literal["1yr", "3yr"] = Field(description="reservation term")
+    payment: Literal["no_upfront", "partial_upfront", "all_upfront"] = Field(description="reservation payment option")
 
     @field_validator("instance_type")
     @classmethod
@@ -77,20 +79,21 @@ class Reservation(Section):
 
 
 class PoolSize(Section):
-    min_size: int = Field(ge=0)
-    desired_size: int = Field(ge=0)
-    max_size: int = Field(ge=1)
-    disk_gib: int = Field(default=50, ge=20, le=1000)
+    min_size: int = Field(ge=0, description="fewest nodes")
+    desired_size: int = Field(ge=0, description="nodes at creation")
+    max_size: int = Field(ge=1, description="most nodes")
+    disk_gib: int = Field(default=50, ge=20, le=1000, description="root volume per node, GiB")
 
 
 class ReservedPool(PoolSize):
-    reservation: Reservation
-    # An On-Demand Capacity Reservation guarantees the capacity in the AZs; it costs the same while idle.
-    capacity_reservation: bool = False
+    reservation: Reservation = Field(description="the Reserved Instances this pool mirrors")
+    capacity_reservation: bool = Field(
+        default=False, description="also an On-Demand Capacity Reservation: guaranteed capacity, paid while idle"
+    )
 
 
 class SpotPool(PoolSize):
-    instance_types: list[str]
+    instance_types: list[str] = Field(description="at least 3 interchangeable types of one vCPU/memory shape and architecture")
 
     @field_validator("instance_types")
     @classmethod
@@ -101,8 +104,8 @@ class SpotPool(PoolSize):
 
 
 class NodePoolsConfig(Section):
-    reserved: ReservedPool
-    spot: SpotPool
+    reserved: ReservedPool = Field(description="the on-demand pool for stateful and critical pods")
+    spot: SpotPool = Field(description="the spot pool for spot-tolerant pods")
 
 
 def check_endpoint(tier: TierPolicy, cluster: ClusterConfig) -> Iterator[Problem]:

@@ -20,17 +20,18 @@ GbPerMonth = Annotated[float, Field(ge=0)]
 class Usage(Section):
     """Monthly volumes of the traffic-priced items; an item left out is listed as excluded, not zero."""
 
-    nat_processed_gb: GbPerMonth | None = None
-    internet_egress_gb: GbPerMonth | None = None
-    cloudfront_egress_gb: GbPerMonth | None = None
-    s3_standard_gb_month: GbPerMonth | None = None
-    logs_ingested_gb: GbPerMonth | None = None
+    nat_processed_gb: GbPerMonth | None = Field(default=None, description="GB a month through the NAT gateways")
+    internet_egress_gb: GbPerMonth | None = Field(default=None, description="GB a month out to the internet")
+    cloudfront_egress_gb: GbPerMonth | None = Field(default=None, description="GB a month served by CloudFront")
+    s3_standard_gb_month: GbPerMonth | None = Field(default=None, description="GB-months stored in S3 Standard")
+    logs_ingested_gb: GbPerMonth | None = Field(default=None, description="GB a month ingested by CloudWatch Logs")
 
 
 class CostConfig(Section):
-    # Expected discount below on-demand per spot instance type (0.6 = pay 40%), from the region's spot price history.
-    spot_discount: dict[str, Annotated[float, Field(ge=0, le=MAX_SPOT_DISCOUNT)]]
-    usage: Usage = Usage()
+    spot_discount: dict[str, Annotated[float, Field(ge=0, le=MAX_SPOT_DISCOUNT)]] = Field(
+        description="expected discount below on-demand per spot type (0.6 = pay 40%), from the spot price history"
+    )
+    usage: Usage = Field(default=Usage(), description="monthly volumes of the traffic-priced items")
 
 
 def check_cost(region: str, node_pools: NodePoolsConfig, cost: CostConfig) -> Iterator[Problem]:

@@ -42,37 +42,40 @@ def covered_by(name: str, certificate_names: list[str]) -> bool:
 
 
 class StorageConfig(Section):
-    log_retention_days: int = Field(default=365, ge=1)
-    log_transition_days: int = Field(default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS)
-    backup_retention_days: int = Field(default=90, ge=7)
-    noncurrent_version_days: int = Field(default=30, ge=1)
-    abort_incomplete_upload_days: int = Field(default=7, ge=1)
+    log_retention_days: int = Field(default=365, ge=1, description="days access logs are kept (the tier sets a minimum)")
+    log_transition_days: int = Field(
+        default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS, description="days before access logs move to STANDARD_IA"
+    )
+    backup_retention_days: int = Field(default=90, ge=7, description="days backups are kept")
+    noncurrent_version_days: int = Field(default=30, ge=1, description="days an overwritten object version is kept")
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, description="days before an unfinished multipart upload is aborted")
 
 
 class RegistryConfig(Section):
-    keep_releases: int = Field(default=20, ge=1)
-    snapshot_days: int = Field(default=14, ge=1)
-    untagged_days: int = Field(default=1, ge=1)
+    keep_releases: int = Field(default=20, ge=1, description="release images kept per repository")
+    snapshot_days: int = Field(default=14, ge=1, description="days a snapshot image is kept")
+    untagged_days: int = Field(default=1, ge=1, description="days an untagged image is kept")
 
 
 class EdgeConfig(Section):
-    # The environment's public hosted zone: a subdomain for test and staging, the apex for prod.
-    domain: str
-    # Extra names on both certificates, besides the domain itself; each inside the zone.
-    certificate_sans: list[str] = Field(default_factory=list)
-    # Subdomains whose zones live in another stack's account (prod delegates test and staging): subdomain -> that
-    # account. This stack creates a role there may assume to write the subdomain's NS records in this zone.
-    delegations: dict[str, str] = Field(default_factory=dict)
-    # How this zone gets delegated, one of the two: the account of the stack whose zone is the parent domain (it
-    # declared a delegation for us), or the domain is registered with Route 53 Domains in this stack's account.
-    parent_account_id: str | None = None
-    registered_domain: bool = False
-    # Names the CDN answers to; each inside the zone and covered by the certificate.
-    cdn_aliases: list[str]
-    waf: bool = False
-    query_log_retention_days: int = 30
-    storage: StorageConfig = StorageConfig()
-    registry: RegistryConfig = RegistryConfig()
+    domain: str = Field(description="the environment's public hosted zone: a subdomain, or the apex for production")
+    certificate_sans: list[str] = Field(
+        default_factory=list, description="extra names on both certificates besides the domain, each inside the zone"
+    )
+    # This stack creates a role there the other account may assume to write the subdomain's NS records in this zone.
+    delegations: dict[str, str] = Field(
+        default_factory=dict, description="subdomain -> account of the stack whose zone it is (this zone delegates it)"
+    )
+    # How this zone gets delegated, exactly one of the two (check_edge).
+    parent_account_id: str | None = Field(
+        default=None, description="account of the stack whose zone is the parent domain and delegates this one"
+    )
+    registered_domain: bool = Field(default=False, description="the domain is registered with Route 53 Domains in this account")
+    cdn_aliases: list[str] = Field(description="names the CDN answers to, each inside the zone and covered by the certificate")
+    waf: bool = Field(default=False, description="a WAF web ACL in front of the CDN")
+    query_log_retention_days: int = Field(default=30, description="CloudWatch retention of the zone's DNS query logs, in days")
+    storage: StorageConfig = Field(default=StorageConfig(), description="retention and lifecycle days of the buckets")
+    registry: RegistryConfig = Field(default=RegistryConfig(), description="lifecycle of the image repositories")
 
     @field_validator("domain")
     @classmethod

@@ -17,12 +17,12 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 
 class NetworkConfig(Section):
-    vpc_cidr: Cidr
-    az_count: int = Field(ge=1)
-    private_subnet_prefix: int = Field(default=19, ge=16, le=28)
-    public_subnet_prefix: int = Field(default=24, ge=16, le=28)
-    nat_strategy: Literal["per_az", "single"]
-    flow_logs_retention_days: int = 90
+    vpc_cidr: Cidr = Field(description="the VPC's IPv4 range")
+    az_count: int = Field(ge=1, description="availability zones used, from the region's first")
+    private_subnet_prefix: int = Field(default=19, ge=16, le=28, description="prefix length of each private subnet")
+    public_subnet_prefix: int = Field(default=24, ge=16, le=28, description="prefix length of each public subnet")
+    nat_strategy: Literal["per_az", "single"] = Field(description="one NAT gateway per AZ, or a single one")
+    flow_logs_retention_days: int = Field(default=90, description="CloudWatch retention of the VPC flow logs, in days")
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ class BackupsConfig(Section):
     """An S3-compatible object store (MinIO, Ceph RGW, a cloud's S3): snapshots and dumps go there."""
 
     endpoint: str = Field(description="https://host[:port] of the S3 API")
-    bucket: str
-    region: str = "us-east-1"  # most S3-compatible stores accept any region; signatures still name one
+    bucket: str = Field(description="the bucket snapshots and dumps go to")
+    # Most S3-compatible stores accept any region; signatures still name one.
+    region: str = Field(default="us-east-1", description="the region request signatures name")
 
     @field_validator("endpoint")
     @classmethod
@@ -51,12 +52,14 @@ class BackupsConfig(Section):
 
 
 class OnpremConfig(Section):
-    kubernetes_version: str = Field(pattern=r"^1\.\d{2}$")  # the customer's cluster's minor: manifests are validated for it
-    storage_class: str  # the customer's StorageClass for every persistent volume
-    load_balancer_class: str  # public services as Services of type LoadBalancer of this class
-    domain: str  # public services answer as <hostname>.<domain>
-    registry: str  # where the customer pulls the service images from: <registry>/<service>:<release>
-    backups: BackupsConfig
+    kubernetes_version: str = Field(
+        pattern=r"^1\.\d{2}$", description="the customer's cluster's minor version: manifests are validated for it"
+    )
+    storage_class: str = Field(description="the customer's StorageClass for every persistent volume")
+    load_balancer_class: str = Field(description="public services are Services of type LoadBalancer of this class")
+    domain: str = Field(description="public services answer as `<hostname>.<domain>`")
+    registry: str = Field(description="where the service images are pulled from: `<registry>/<service>:<release>`")
+    backups: BackupsConfig = Field(description="the S3-compatible store for snapshots and dumps")
 
     @field_validator("storage_class", "load_balancer_class")
     @classmethod

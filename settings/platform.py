@@ -25,9 +25,9 @@ _ES_CRON = re.compile(r"^(\S+\s+){5,6}\S+$")  # Elasticsearch's cron: seconds fi
 class ResourcesConfig(Section):
     """Requests; the memory limit equals the request (no overcommit of memory), the CPU limit is its own."""
 
-    cpu: str
-    cpu_limit: str
-    memory: str
+    cpu: str = Field(description="CPU request, e.g. 500m")
+    cpu_limit: str = Field(description="CPU limit")
+    memory: str = Field(description="memory request and limit, e.g. 512Mi")
 
     @field_validator("cpu", "cpu_limit", "memory")
     @classmethod
@@ -38,17 +38,17 @@ class ResourcesConfig(Section):
 
 
 class WorkloadConfig(Section):
-    replicas: int = Field(ge=1, le=9)
-    resources: ResourcesConfig
+    replicas: int = Field(ge=1, le=9, description="pods (quorum systems: odd, one per zone where the tier is HA)")
+    resources: ResourcesConfig = Field(description="requests and limits of each pod")
 
 
 class DataServiceConfig(WorkloadConfig):
-    storage_gib: int = Field(ge=1, le=16384)
+    storage_gib: int = Field(ge=1, le=16384, description="persistent volume per replica, GiB")
 
 
 class ElasticsearchConfig(DataServiceConfig):
     snapshot_schedule: str = Field(description="Elasticsearch cron (seconds first), e.g. '0 30 1 * * ?'")
-    snapshot_retention_days: int = Field(ge=1, le=3650)
+    snapshot_retention_days: int = Field(ge=1, le=3650, description="days snapshots are kept")
 
     @field_validator("snapshot_schedule")
     @classmethod
@@ -59,7 +59,7 @@ class ElasticsearchConfig(DataServiceConfig):
 
 
 class MongoDBConfig(DataServiceConfig):
-    backup_schedule: str
+    backup_schedule: str = Field(description="five-field cron of the dump CronJob, e.g. '0 3 * * *'")
 
     @field_validator("backup_schedule")
     @classmethod
@@ -71,27 +71,25 @@ class MongoDBConfig(DataServiceConfig):
 
 class RedisConfig(DataServiceConfig):
     # A cache loses nothing worth keeping on restart: no AOF, no fsync cost.
-    cache_only: bool = False
+    cache_only: bool = Field(default=False, description="no persistence (no AOF)")
 
 
 class MetricsConfig(Section):
-    backend: MetricsBackend
-    # prometheus: how long and on how much disk the series are kept.
-    retention_days: int = Field(default=7, ge=1, le=365)
-    storage_gib: int = Field(default=20, ge=1, le=16384)
-    # datadog: the site the agents report to.
-    site: str = "datadoghq.com"
+    backend: MetricsBackend = Field(description="prometheus (in the cluster) or datadog (agents reporting out)")
+    retention_days: int = Field(default=7, ge=1, le=365, description="prometheus: days series are kept")
+    storage_gib: int = Field(default=20, ge=1, le=16384, description="prometheus: volume for the series, GiB")
+    site: str = Field(default="datadoghq.com", description="datadog: the site the agents report to")
 
 
 class PlatformConfig(Section):
-    metrics: MetricsConfig
-    elasticsearch: ElasticsearchConfig
-    kibana: WorkloadConfig
-    logstash: WorkloadConfig
-    zipkin: WorkloadConfig
-    rabbitmq: DataServiceConfig
-    mongodb: MongoDBConfig
-    redis: RedisConfig
+    metrics: MetricsConfig = Field(description="the metrics backend and its retention")
+    elasticsearch: ElasticsearchConfig = Field(description="the log store (ECK) and its snapshots")
+    kibana: WorkloadConfig = Field(description="the log UI")
+    logstash: WorkloadConfig = Field(description="the log pipeline into Elasticsearch")
+    zipkin: WorkloadConfig = Field(description="the trace collector and UI")
+    rabbitmq: DataServiceConfig = Field(description="the message broker cluster (RabbitMQ operator)")
+    mongodb: MongoDBConfig = Field(description="the document store replica set (MCK) and its dumps")
+    redis: RedisConfig = Field(description="the cache with Sentinel")
 
 
 def check_platform(tier: TierPolicy, platform: PlatformConfig) -> Iterator[Problem]:

@@ -12,8 +12,10 @@ from .tiers import TierPolicy
 
 
 class ReleaseConfig(Section):
-    # Of the kind the tier runs: x.y.z-SNAPSHOT in test, x.y.z-rc.N in staging, x.y.z in prod (check_release).
-    version: str = Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+    version: str = Field(
+        pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$",
+        description="the release every image is tagged with, of the tier's kind (x.y.z-SNAPSHOT, x.y.z-rc.N, x.y.z)",
+    )
 
 
 def check_release(tier: TierPolicy, release: ReleaseConfig) -> Iterator[Problem]:

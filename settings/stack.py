@@ -40,18 +40,17 @@ SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHu
 
 
 class StackConfig(Section):
-    environment: str  # the stack's name: it names the cluster, buckets and repositories
-    tier: TierName  # what the stack must be (settings/tiers.py): `insight:tier`, else the stack's name
-    region: str
-    # The one AWS account this stack may touch: the provider refuses any other credentials.
-    account_id: str = Field(pattern=r"^\d{12}$")
-    network: NetworkConfig
-    cluster: ClusterConfig
-    node_pools: NodePoolsConfig
-    release: ReleaseConfig
-    cost: CostConfig
-    platform: PlatformConfig
-    edge: EdgeConfig
+    environment: str = Field(description="the stack's name: it names the cluster, buckets and repositories")
+    tier: TierName = Field(description="what the stack must be: one of the tiers of settings/tiers.py")
+    region: str = Field(description="the AWS region the stack lives in")
+    account_id: str = Field(pattern=r"^\d{12}$", description="the one AWS account this stack may touch")
+    network: NetworkConfig = Field(description="the VPC, its subnets and NAT")
+    cluster: ClusterConfig = Field(description="the EKS control plane")
+    node_pools: NodePoolsConfig = Field(description="the reserved and spot node groups")
+    release: ReleaseConfig = Field(description="the release this stack runs")
+    cost: CostConfig = Field(description="what the cost estimate cannot read from the resources")
+    platform: PlatformConfig = Field(description="the data and observability tier")
+    edge: EdgeConfig = Field(description="DNS zone, certificates, CDN, bucket and registry retention")
 
     @property
     def cluster_name(self) -> str:
@@ -69,11 +68,11 @@ class StackConfig(Section):
 class OnpremStackConfig(Section):
     """A stack on a cluster the customer runs: the Kubernetes layer only, no AWS section."""
 
-    environment: str
-    tier: TierName
-    release: ReleaseConfig
-    platform: PlatformConfig
-    onprem: OnpremConfig
+    environment: str = Field(description="the stack's name")
+    tier: TierName = Field(description="the onprem tier (settings/tiers.py)")
+    release: ReleaseConfig = Field(description="the final release this stack runs")
+    platform: PlatformConfig = Field(description="the data and observability tier")
+    onprem: OnpremConfig = Field(description="what the customer's cluster provides")
 
     @property
     def cluster_name(self) -> str:

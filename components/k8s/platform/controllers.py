@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.handle import CloudControllers, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.scheduling import POOL_LABEL
 
+from .charts import pinned_chart
 from .pods import small_resources
 from .published import published_policy
 
@@ -107,12 +107,9 @@ class Controllers(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        chart = versions.AWS_LOAD_BALANCER_CONTROLLER
-        self.load_balancer_controller = k8s.helm.v4.Chart(
+        self.load_balancer_controller = pinned_chart(
             f"{name}-lbc",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            versions.AWS_LOAD_BALANCER_CONTROLLER,
             namespace=KUBE_SYSTEM,
             values={
                 "clusterName": args.cluster_name,
@@ -133,12 +130,9 @@ class Controllers(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        chart = versions.CLUSTER_AUTOSCALER
-        self.cluster_autoscaler = k8s.helm.v4.Chart(
+        self.cluster_autoscaler = pinned_chart(
             f"{name}-autoscaler",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            versions.CLUSTER_AUTOSCALER,
             namespace=KUBE_SYSTEM,
             values={
                 "autoDiscovery": {"clusterName": args.cluster_name},
@@ -158,12 +152,9 @@ class Controllers(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        chart = versions.METRICS_SERVER
-        self.metrics_server = k8s.helm.v4.Chart(
+        self.metrics_server = pinned_chart(
             f"{name}-metrics-server",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            versions.METRICS_SERVER,
             namespace=KUBE_SYSTEM,
             values={
                 # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.

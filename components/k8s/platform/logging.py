@@ -18,6 +18,7 @@ from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
 
 from . import pods
+from .charts import pinned_chart
 from .foundations import DATA_STORAGE_CLASS, ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces, https_anywhere
 from .secrets import generated_password, secret
 
@@ -87,12 +88,9 @@ class Logging(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Logging", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
-        chart = versions.ECK_OPERATOR
-        self.operator = k8s.helm.v4.Chart(
+        self.operator = pinned_chart(
             f"{name}-eck-operator",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            versions.ECK_OPERATOR,
             namespace=ECK_NAMESPACE,
             values={
                 "managedNamespaces": [NAMESPACE],

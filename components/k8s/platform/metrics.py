@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.outputs import register_declared
 from settings import versions
@@ -11,6 +10,7 @@ from settings.endpoints import NAMESPACES
 from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
 from . import pods
+from .charts import pinned_chart
 from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress
 from .secrets import generated_password, secret
 
@@ -128,11 +128,9 @@ class Metrics(pulumi.ComponentResource):
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))
             chart, values = versions.DATADOG, datadog_values(cfg, args.cluster_name)
-        self.chart = k8s.helm.v4.Chart(
+        self.chart = pinned_chart(
             f"{name}-{chart.name}",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            chart,
             namespace=NAMESPACE,
             values=values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),

@@ -16,6 +16,7 @@ from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
 
 from . import pods
+from .charts import pinned_chart
 from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
 from .secrets import app_secret, generated_password, secret
 
@@ -68,13 +69,10 @@ class MongoDB(pulumi.ComponentResource):
     def __init__(self, name: str, args: MongoDBArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:MongoDB", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
-        chart = versions.MONGODB_OPERATOR
         # The operator watches its own namespace, where the replica set lives.
-        self.operator = k8s.helm.v4.Chart(
+        self.operator = pinned_chart(
             f"{name}-operator",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repo},
+            versions.MONGODB_OPERATOR,
             namespace=NAMESPACE,
             values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
             opts=child,
