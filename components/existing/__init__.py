@@ -49,12 +49,6 @@ def s3_prefix_policy(bucket: str, prefix: str, read: bool) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def endpoint_port(endpoint: str) -> int:
-    """The port an https://host[:port] endpoint listens on."""
-    _, _, port = endpoint.removeprefix("https://").partition(":")
-    return int(port) if port else 443
-
-
 @dataclass(frozen=True)
 class S3CompatibleStore:
     """The customer's S3-compatible store, reached with the access key the stack's secret config values hold."""
@@ -77,8 +71,8 @@ class S3CompatibleStore:
             },
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        endpoint = self.config.endpoint
-        return S3Client(endpoint=endpoint, region=self.config.region, credentials_secret=BACKUPS_CREDENTIALS, port=endpoint_port(endpoint))
+        store = self.config
+        return S3Client(endpoint=store.endpoint, region=store.region, credentials_secret=BACKUPS_CREDENTIALS, port=store.port)
 
     def access_policy(self, prefix: str, *, read: bool) -> str:
         return s3_prefix_policy(self.config.bucket, prefix, read)
