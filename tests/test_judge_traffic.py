@@ -21,6 +21,7 @@ def run(request: pytest.FixtureRequest) -> Run:
 
 
 def cluster(run: Run, objects: list[dict] | None = None) -> Cluster:
+    assert run.settings is not None, "the traffic judge reads the stack's network and backup store"
     network, backups_port = surroundings(run.settings)
     return Cluster(
         objects if objects is not None else manifests(run),
