@@ -34,11 +34,34 @@ class WorkloadIdentity(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class S3Client:
+    """What an S3 client in a pod needs beyond the bucket. Unset fields: AWS's own S3, reached as the pod's identity."""
+
+    endpoint: str | None = None  # https://host[:port] of an S3-compatible API
+    region: str | None = None
+    credentials_secret: str | None = None  # a Secret in the pod's namespace holding ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY
+    port: int = 443  # where the pods' egress goes
+
+    @property
+    def path_style(self) -> bool:
+        """S3-compatible stores address buckets in the path; AWS's S3 by virtual host."""
+        return self.endpoint is not None
+
+
+ACCESS_KEY_ID_KEY = "access-key-id"
+SECRET_ACCESS_KEY_KEY = "secret-access-key"
+
+
 class BackupStore(Protocol):
     """Where snapshots and dumps go: a bucket, each writer under its own prefix."""
 
     @property
     def bucket(self) -> pulumi.Input[str]: ...
+
+    def client(self, name: str, namespace: str, parent: pulumi.Resource) -> S3Client:
+        """How pods in `namespace` reach the store (declaring under `name` whatever credentials they need there)."""
+        ...
 
     def access_policy(self, prefix: str, *, read: bool) -> pulumi.Input[str]:
         """The permissions of a writer under `prefix`; `read` also lets it list, read and delete there."""
@@ -69,12 +92,28 @@ class CloudControllers:
 
 
 @dataclass(frozen=True)
+class VolumeProvisioner:
+    """A CSI driver and its parameters: the platform declares its own data and scratch classes with it."""
+
+    driver: str
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class StorageClasses:
+    data: str  # every persistent volume claim
+    scratch: str  # generic ephemeral volumes (dumps, mirrors), deleted with their pod
+    provisioner: VolumeProvisioner | None  # None: the classes are the cluster owner's, named, never declared
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: str  # the cluster's name, as its controllers and agents report it
     # Every provider the Kubernetes layer's resources use, the `kubernetes` one among them; passed on unread.
     providers: Sequence[pulumi.ProviderResource]
     identity: WorkloadIdentity
     backups: BackupStore
+    storage: StorageClasses
     images: Mapping[str, pulumi.Input[str]]  # image repository per catalog service
     edge: PublicEdge | None  # None: nothing of this stack is public
     controllers: CloudControllers | None  # None: the cluster's owner runs its own

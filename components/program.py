@@ -28,6 +28,7 @@ def declare_kubernetes(cfg: AnyStackConfig, catalog: Catalog, cluster: ClusterHa
             repository_urls=cluster.images,
             metrics_backend=cfg.platform.metrics.backend,
             identity=cluster.identity,
+            storage=cluster.storage,
             edge=cluster.edge,
         ),
         # The apps namespace, its Secrets and the load balancer controller come from the platform.

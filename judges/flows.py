@@ -19,6 +19,8 @@ from .traffic import Address, Flow, Pods
 
 Obj = dict[str, Any]
 INTERNET = Address("203.0.113.10", "internet")
+# The dump CronJob's pod template labels, all of them: a policy may select on any.
+BACKUP_POD_LABELS = {"app.kubernetes.io/name": "mongodb-backup", "app.kubernetes.io/part-of": "insight-platform"}
 KUBE_DNS = Pods.of("kube-system", {"k8s-app": "kube-dns"})
 URL = re.compile(r"\b[a-z]+://([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)")
 HEALTH_PORT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port"
@@ -157,7 +159,9 @@ def dns_flows(pods: list[Pod]) -> list[Flow]:
     return [Flow(f"DNS from {p.origin}", endpoint(p), KUBE_DNS, 53, "UDP") for p in pods if p.labels]
 
 
-def infrastructure_flows(objects: list[Obj], svcs: dict, pods: list[Pod], charts: set[str], vpc: Address) -> list[Flow]:
+def infrastructure_flows(
+    objects: list[Obj], svcs: dict, pods: list[Pod], charts: set[str], vpc: Address, *, backups_port: int
+) -> list[Flow]:
     """Declared: what no rendered object says, but the running system does."""
     es = [s for s in operator_services(objects) if s["metadata"]["name"].endswith("-es-http")]
     flows = [Flow("ECK reads Elasticsearch health and drives rolling changes", ECK_OPERATOR, behind(s, pods), 9200) for s in es]
@@ -187,8 +191,13 @@ def infrastructure_flows(objects: list[Obj], svcs: dict, pods: list[Pod], charts
             svcs,
             pods,
         ),
-        Flow("Elasticsearch snapshots to S3", behind(es[0], pods), INTERNET, 443),
-        Flow("MongoDB backup uploads to S3", Pods.of("data", {"app.kubernetes.io/name": "mongodb-backup"}), INTERNET, 443),
+        Flow("Elasticsearch snapshots to the backup store", behind(es[0], pods), INTERNET, backups_port),
+        Flow(
+            "MongoDB backup uploads to the backup store",
+            Pods.of("data", BACKUP_POD_LABELS),
+            INTERNET,
+            backups_port,
+        ),
         Flow("apps reach Sentry and STS", Pods.of("apps", {"app.kubernetes.io/name": "web"}), INTERNET, 443),
     ]
     if "datadog" in charts:
@@ -224,7 +233,8 @@ def must_stay_blocked(catalog: Catalog, svcs: dict, pods: list[Pod]) -> list[Flo
 
 
 def vpc_address(vpc_cidr: str) -> Address:
-    """An address inside the VPC: where the NLB's health checks and the EKS control plane's ENIs come from."""
+    """An address inside the cluster's network (the VPC on AWS): where load balancer health checks and the control
+    plane's calls come from."""
     import ipaddress
 
     return Address(str(ipaddress.ip_network(vpc_cidr).network_address + 10), "the VPC (load balancer, API server)")

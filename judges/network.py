@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from catalog import Catalog
+from settings import AnyStackConfig, StackConfig
 
 from .flows import (
     catalog_flows,
@@ -13,6 +14,7 @@ from .flows import (
     must_stay_blocked,
     scrape_flows,
     services,
+    vpc_address,
 )
 from .stack import Install, Obj, Pod, namespaces
 from .traffic import Address, Flow, blocked
@@ -24,7 +26,8 @@ class Cluster:
     pods: list[Pod]
     installs: list[Install]
     catalog: Catalog
-    vpc: Address
+    vpc: Address  # the cluster's own network: load balancers, API server, kubelets
+    backups_port: int  # the backup store's, outside the cluster
 
     @property
     def policies(self) -> list[Obj]:
@@ -33,6 +36,14 @@ class Cluster:
     @property
     def namespace_labels(self) -> dict[str, dict[str, str]]:
         return {name: ns["metadata"].get("labels") or {} for name, ns in namespaces(self.objects).items()}
+
+
+def surroundings(settings: AnyStackConfig) -> tuple[Address, int]:
+    """An address of the cluster's own network (the VPC on AWS, the customer's named network on site) and the port
+    the backup store listens on (AWS's S3: HTTPS)."""
+    if isinstance(settings, StackConfig):
+        return vpc_address(str(settings.network.vpc_cidr)), 443
+    return vpc_address(str(settings.onprem.cluster_network)), settings.onprem.backups.port
 
 
 def needed(c: Cluster) -> list[Flow]:
@@ -44,7 +55,7 @@ def needed(c: Cluster) -> list[Flow]:
         + load_balancer_flows(c.objects, c.pods, c.vpc)
         + scrape_flows(c.objects, c.pods)
         + dns_flows(c.pods)
-        + infrastructure_flows(c.objects, svcs, c.pods, charts, c.vpc)
+        + infrastructure_flows(c.objects, svcs, c.pods, charts, c.vpc, backups_port=c.backups_port)
     )
 
 

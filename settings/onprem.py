@@ -7,6 +7,7 @@ class public services are reached through, and an S3-compatible backup store.
 
 import re
 from collections.abc import Iterator
+from ipaddress import IPv4Network
 
 from pydantic import Field, field_validator
 
@@ -50,6 +51,12 @@ class BackupsConfig(Section):
             raise ValueError("not an S3 bucket name: 3-63 characters a-z, 0-9, '.' and '-'")
         return value
 
+    @property
+    def port(self) -> int:
+        """The port the endpoint listens on: backup writers' egress goes there."""
+        _, _, port = self.endpoint.removeprefix("https://").partition(":")
+        return int(port) if port else 443
+
 
 class OnpremConfig(Section):
     kubernetes_version: str = Field(
@@ -60,6 +67,10 @@ class OnpremConfig(Section):
     domain: str = Field(description="public services answer as `<hostname>.<domain>`")
     registry: str = Field(description="where the service images are pulled from: `<registry>/<service>:<release>`")
     backups: BackupsConfig = Field(description="the S3-compatible store for snapshots and dumps")
+    cluster_network: IPv4Network = Field(
+        description="the customer's node and control-plane addresses (CIDR): where the API server calls webhooks "
+        "from and kubelets answer; the traffic judge checks those flows against it"
+    )
 
     @field_validator("storage_class", "load_balancer_class")
     @classmethod

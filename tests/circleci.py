@@ -145,3 +145,27 @@ def missing(cfg: Config, name: str) -> list[str]:
         if command in ("preview", "up") and not on_stack:
             lacks.append(f"`pulumi {command}` on the stack {stack}")
     return lacks
+
+
+# Tools a job may run that the cimg/python executor lacks, and how each is installed: a pinned release, checked.
+TOOL_INSTALLS = {
+    "gh": re.compile(
+        r"github\.com/cli/cli/releases/download/v(\d+\.\d+\.\d+)\b[\s\S]*sha256sum -c[\s\S]*gh --version \| grep -q '\^gh version \1 '"
+    ),
+}
+
+
+def calls_tool(tool: str, text: str) -> bool:
+    """`tool <subcommand>` as a command: at a line's start or after &&, ; or a pipe (not inside a word or a string)."""
+    return re.search(rf"(?m)(?:^|&&|;|\|)\s*{tool} [a-z]", text) is not None
+
+
+def tools_missing(cfg: Config, name: str) -> list[str]:
+    """The tools of TOOL_INSTALLS that workflow job `name` runs without installing them, pinned, before."""
+    texts = runs(cfg, name)
+    lacks = []
+    for tool, install in TOOL_INSTALLS.items():
+        first = next((i for i, text in enumerate(texts) if calls_tool(tool, text)), None)
+        if first is not None and not install.search("\n".join(texts[:first])):
+            lacks.append(f"{tool} at a pinned version, checksum-verified, before its first use")
+    return lacks

@@ -15,7 +15,7 @@ from jsonschema import Draft7Validator
 
 from offline.stackfile import ROOT
 
-from .circleci import STACKS, Config, config, job_steps, missing, pinned_sdk, pulumi_jobs, runs, workflow_jobs
+from .circleci import STACKS, Config, calls_tool, config, job_steps, missing, pinned_sdk, pulumi_jobs, runs, tools_missing, workflow_jobs
 
 
 def schema_errors(cfg: Config) -> list[str]:
@@ -243,3 +243,26 @@ def test_without_set_plus_e_a_failing_preview_would_end_the_step_unposted(tmp_pa
     done, comment = run_pr_preview_step(tmp_path, "prod", 0, 255, CREDENTIALS, script_edit=lambda s: s.replace("set +e", ":"))
     assert done.returncode != 0
     assert comment is None
+
+
+def test_every_job_installs_the_tools_it_runs() -> None:
+    cfg = config()
+    jobs = [name for name, spec in workflow_jobs(cfg).items() if spec.get("type") != "approval"]
+    assert any(calls_tool("gh", text) for text in runs(cfg, "onprem-bundle"))
+    assert {name: tools_missing(cfg, name) for name in jobs} == dict.fromkeys(jobs, [])
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda cfg: _remove_step(cfg, cfg["jobs"]["onprem-bundle"], "install-gh"),
+        lambda cfg: cfg["commands"]["install-gh"]["steps"][0]["run"].update(
+            command=cfg["commands"]["install-gh"]["steps"][0]["run"]["command"].replace("sha256sum -c", "true")
+        ),
+    ],
+    ids=["no-install", "no-checksum"],
+)
+def test_a_job_running_gh_without_installing_it_is_caught(plant) -> None:
+    broken = copy.deepcopy(config())
+    plant(broken)
+    assert tools_missing(broken, "onprem-bundle") == ["gh at a pinned version, checksum-verified, before its first use"]

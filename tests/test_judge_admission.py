@@ -11,7 +11,14 @@ from judges.pod_security import violations
 from judges.stack import Pod, stack_pods
 from offline.manifests import manifests
 from offline.runner import Run
-from settings import versions
+from settings import STACKS, versions
+from tests.conftest import declared
+
+
+@pytest.fixture(params=STACKS)
+def run(request: pytest.FixtureRequest) -> Run:
+    """Every stack, onprem too: the customer's cluster admits the same pods."""
+    return declared(request.param)
 
 
 def test_every_pod_is_admitted(run: Run) -> None:

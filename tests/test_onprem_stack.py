@@ -55,3 +55,78 @@ def test_the_onprem_section_in_an_aws_stack_is_refused() -> None:
 def test_onprem_takes_final_releases_only() -> None:
     with pytest.raises(ConfigError, match="onprem takes final releases only"):
         run_stack("onprem", overrides={f"{PROJECT}:release": {"version": "1.4.0-SNAPSHOT"}})
+
+
+def storage_classes_claimed(objects: list[dict]) -> set[str]:
+    """Every storageClassName anywhere in the manifests (claims, claim templates, operators' persistence)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            found.update(v for k, v in value.items() if k == "storageClassName" and isinstance(v, str))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(objects)
+    return found
+
+
+@pytest.mark.parametrize("stack", ["onprem", "test"])
+def test_volumes_claim_the_handles_classes_and_only_aws_declares_its_own(stack: str) -> None:
+    objects = manifests(declared(stack))
+    declared_classes = {o["metadata"]["name"] for o in objects if o["kind"] == "StorageClass"}
+    if stack == "onprem":  # the customer's class, named in the stack file, is used as it is
+        assert declared_classes == set()
+        assert storage_classes_claimed(objects) == {raw_sections("onprem")["onprem"]["storageClass"]}
+    else:
+        assert declared_classes == {"insight-data", "insight-scratch"} == storage_classes_claimed(objects)
+
+
+def named(objects: list[dict], kind: str, name: str, namespace: str | None = None) -> dict:
+    return next(
+        o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name and namespace in (None, o["metadata"].get("namespace"))
+    )
+
+
+def test_backup_writers_reach_the_stack_files_store_with_its_access_key() -> None:
+    objects = manifests(declared("onprem"))
+    store = raw_sections("onprem")["onprem"]["backups"]
+    for namespace in ("logging", "data"):  # the key is a Secret where each writer runs, never a plain value
+        credentials = named(objects, "Secret", "backups-s3-credentials", namespace)
+        assert set(credentials.get("stringData") or credentials.get("data") or {}) == {"access-key-id", "secret-access-key"}
+
+    es = named(objects, "Elasticsearch", "logs")["spec"]
+    assert es["secureSettings"] == [
+        {
+            "secretName": "backups-s3-credentials",
+            "entries": [
+                {"key": "access-key-id", "path": "s3.client.default.access_key"},
+                {"key": "secret-access-key", "path": "s3.client.default.secret_key"},
+            ],
+        }
+    ]
+    node = es["nodeSets"][0]
+    assert node["config"]["s3.client.default.endpoint"] == store["endpoint"].removeprefix("https://")
+    assert node["config"]["s3.client.default.path_style_access"] is True
+    assert "volumes" not in node["podTemplate"]["spec"]  # no web identity token off AWS
+
+    job = named(objects, "CronJob", "mongodb-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    upload = job["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in upload["env"]}
+    assert env["AWS_ENDPOINT_URL"] == store["endpoint"]
+    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "backups-s3-credentials", "key": "access-key-id"}}
+    assert "addressing_style path" in upload["command"][-1]
+
+    for namespace, policy in (("logging", "allow-elasticsearch-s3"), ("data", "allow-mongodb-backup-s3")):
+        egress = named(objects, "NetworkPolicy", policy, namespace)["spec"]["egress"]
+        assert [p["port"] for rule in egress for p in rule["ports"]] == [9000]
+
+
+def test_aws_backup_writers_keep_their_irsa_role_and_no_key() -> None:
+    objects = manifests(declared("test"))
+    assert not [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "backups-s3-credentials"]
+    es = named(objects, "Elasticsearch", "logs")["spec"]
+    assert "secureSettings" not in es and not any(k.startswith("s3.client") for k in es["nodeSets"][0]["config"])

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.handle import Grant
+from components.handle import Grant, S3Client, StorageClasses, VolumeProvisioner
 
 from .iam import irsa_role
 
 NLB_CLASS = "service.k8s.aws/nlb"  # the AWS Load Balancer Controller, not the in-tree controller
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Encrypted gp3 volumes through the EBS CSI driver, each made in the zone its pod was scheduled to.
+EBS_STORAGE = StorageClasses(
+    data="insight-data",
+    scratch="insight-scratch",
+    provisioner=VolumeProvisioner("ebs.csi.aws.com", {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}),
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,9 @@ class S3BackupStore:
     bucket: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
+
+    def client(self, name: str, namespace: str, parent: pulumi.Resource) -> S3Client:
+        return S3Client()  # the region's S3, as the pod's IRSA role: nothing to declare
 
     def access_policy(self, prefix: str, *, read: bool) -> pulumi.Input[str]:
         return pulumi.Output.all(self.bucket_arn, self.kms_key_arn).apply(lambda a: prefix_policy(a[0], a[1], prefix, read))

@@ -13,9 +13,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from catalog import Catalog
-from components.handle import ClusterHandle, Grant
+from components.handle import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, ClusterHandle, Grant, S3Client, StorageClasses
 from settings import PROJECT, OnpremStackConfig
-from settings.onprem import KUBECONFIG_SECRET, BackupsConfig
+from settings.onprem import BACKUPS_ACCESS_KEY_SECRET, BACKUPS_SECRET_KEY_SECRET, KUBECONFIG_SECRET, BackupsConfig
+
+BACKUPS_CREDENTIALS = "backups-s3-credentials"  # the Secret each backup writer's namespace gets
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,28 @@ def s3_prefix_policy(bucket: str, prefix: str, read: bool) -> str:
 
 @dataclass(frozen=True)
 class S3CompatibleStore:
+    """The customer's S3-compatible store, reached with the access key the stack's secret config values hold."""
+
     config: BackupsConfig
 
     @property
     def bucket(self) -> str:
         return self.config.bucket
+
+    def client(self, name: str, namespace: str, parent: pulumi.Resource) -> S3Client:
+        keys = pulumi.Config(PROJECT)
+        k8s.core.v1.Secret(
+            name,
+            metadata={"namespace": namespace, "name": BACKUPS_CREDENTIALS},
+            type="Opaque",
+            string_data={
+                ACCESS_KEY_ID_KEY: keys.require_secret(BACKUPS_ACCESS_KEY_SECRET),
+                SECRET_ACCESS_KEY_KEY: keys.require_secret(BACKUPS_SECRET_KEY_SECRET),
+            },
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        store = self.config
+        return S3Client(endpoint=store.endpoint, region=store.region, credentials_secret=BACKUPS_CREDENTIALS, port=store.port)
 
     def access_policy(self, prefix: str, *, read: bool) -> str:
         return s3_prefix_policy(self.config.bucket, prefix, read)
@@ -82,6 +101,8 @@ def existing_cluster(cfg: OnpremStackConfig, catalog: Catalog) -> ClusterHandle:
         providers=[provider],
         identity=SecretIdentity(),
         backups=S3CompatibleStore(onprem.backups),
+        # Data and scratch volumes on the customer's class: its provisioner and reclaim policy are the customer's.
+        storage=StorageClasses(data=onprem.storage_class, scratch=onprem.storage_class, provisioner=None),
         images={s.name: f"{onprem.registry}/{s.name}" for s in catalog.services},
         edge=ClassEdge(onprem.load_balancer_class, onprem.domain),
         controllers=None,  # the customer runs its own load balancer and node controllers

@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
-from components.handle import PublicEdge, WorkloadIdentity
+from components.handle import PublicEdge, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings import ConfigError
 from settings.platform import MetricsBackend
@@ -41,6 +41,7 @@ class AppsArgs:
     repository_urls: Mapping[str, pulumi.Input[str]]  # ECR repository URL per service name
     metrics_backend: MetricsBackend
     identity: WorkloadIdentity
+    storage: StorageClasses
     edge: PublicEdge | None
 
 
@@ -65,6 +66,7 @@ class Apps(pulumi.ComponentResource):
                     callee_ports={callee: ports[callee] for callee in spec.calls},
                     metrics_backend=args.metrics_backend,
                     identity=args.identity,
+                    storage=args.storage,
                     edge=args.edge if spec.public else None,
                 ),
                 pulumi.ResourceOptions(parent=self),

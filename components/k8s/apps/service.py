@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 
 from catalog import ServiceSpec
-from components.handle import PublicEdge, WorkloadIdentity
+from components.handle import PublicEdge, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings.platform import MetricsBackend
 
@@ -22,6 +22,7 @@ class AppServiceArgs:
     callee_ports: dict[str, int]  # container port of each catalog service this one calls
     metrics_backend: MetricsBackend
     identity: WorkloadIdentity
+    storage: StorageClasses
     edge: PublicEdge | None  # required when the service is public
 
 
@@ -45,9 +46,10 @@ class AppService(pulumi.ComponentResource):
             image,
             service_account=account.metadata.name,
             metrics_backend=args.metrics_backend,
+            storage=args.storage,
         )
         svc = exposure.service(name, spec, version, self)
-        self.workload = workload.workload(name, spec, version, template, self, mounts=[config])
+        self.workload = workload.workload(name, spec, version, template, self, storage=args.storage, mounts=[config])
         workload.scaling(name, spec, version, self.workload.metadata.name, self)
         exposure.network_policy(name, spec, version, clients=args.clients, callee_ports=args.callee_ports, parent=self)
         if args.edge is not None and spec.public:

@@ -56,12 +56,12 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from catalog import ServiceSpec
 from catalog.model import Probe, Volume
+from components.handle import StorageClasses
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
-from ..platform.foundations import DATA_STORAGE_CLASS
-from ..platform.pods import DATA_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS
+from ..platform.pods import DATA_PRIORITY_CLASS
 
 NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
@@ -166,12 +166,12 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
     )
 
 
-def _scratch(scratch: Volume | None) -> list[VolumeArgs]:
+def _scratch(scratch: Volume | None, storage_class: str) -> list[VolumeArgs]:
     if scratch is None:
         return []
     claim = PersistentVolumeClaimSpecArgs(
         access_modes=["ReadWriteOnce"],
-        storage_class_name=SCRATCH_STORAGE_CLASS,
+        storage_class_name=storage_class,
         resources=VolumeResourceRequirementsArgs(requests={"storage": f"{scratch.size_gib}Gi"}),
     )
     return [
@@ -186,6 +186,7 @@ def pod_template(
     *,
     service_account: pulumi.Input[str],
     metrics_backend: MetricsBackend,
+    storage: StorageClasses,
 ) -> PodTemplateSpecArgs:
     deploy = spec.deploy
     tolerations, affinity = placement(spec)
@@ -209,7 +210,7 @@ def pod_template(
             volumes=[
                 VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name(spec))),
                 VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
-                *_scratch(deploy.scratch),
+                *_scratch(deploy.scratch, storage.scratch),
             ],
             tolerations=tolerations or None,
             affinity=affinity,
@@ -243,6 +244,7 @@ def workload(
     template: PodTemplateSpecArgs,
     parent: pulumi.Resource,
     *,
+    storage: StorageClasses,
     mounts: Sequence[pulumi.Resource] = (),
 ) -> k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet:
     """`mounts` (its ConfigMap) come first, by order only: their names are plain strings in the pod template, so
@@ -306,7 +308,7 @@ def workload(
                     metadata=ObjectMetaArgs(name="data", labels=selector(spec)),
                     spec=PersistentVolumeClaimSpecArgs(
                         access_modes=["ReadWriteOnce"],
-                        storage_class_name=DATA_STORAGE_CLASS,
+                        storage_class_name=storage.data,
                         resources=VolumeResourceRequirementsArgs(requests={"storage": f"{deploy.volume.size_gib}Gi"}),
                     ),
                 )

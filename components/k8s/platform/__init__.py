@@ -62,7 +62,8 @@ class Platform(pulumi.ComponentResource):
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
         scale = args.tier.quorum_replicas
-        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale), child)
+        handle = args.cluster
+        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale, handle.storage), child)
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
         for ns in ("logging", "messaging", "data", "tracing"):
@@ -82,7 +83,6 @@ class Platform(pulumi.ComponentResource):
             allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
         allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [ANYWHERE], namespaces[ECK_NAMESPACE])
 
-        handle = args.cluster
         if handle.controllers is not None:
             self.controllers = Controllers(
                 f"{name}-controllers", ControllersArgs(cluster_name=handle.name, cloud=handle.controllers, identity=handle.identity), child
@@ -95,6 +95,7 @@ class Platform(pulumi.ComponentResource):
                 logstash=cfg.logstash,
                 backups=handle.backups,
                 identity=handle.identity,
+                storage=handle.storage,
                 depends_on=ready,
             ),
             child,
@@ -110,9 +111,15 @@ class Platform(pulumi.ComponentResource):
             ),
             child,
         )
-        self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
+        self.metrics = Metrics(
+            f"{name}-metrics",
+            MetricsArgs(config=cfg.metrics, cluster_name=handle.name, storage_class=handle.storage.data, depends_on=ready),
+            child,
+        )
         self.messaging = Messaging(
-            f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, depends_on=ready), child
+            f"{name}-messaging",
+            MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready),
+            child,
         )
         self.mongodb = MongoDB(
             f"{name}-mongodb",
@@ -121,11 +128,16 @@ class Platform(pulumi.ComponentResource):
                 metrics_backend=backend,
                 backups=handle.backups,
                 identity=handle.identity,
+                storage=handle.storage,
                 depends_on=ready,
             ),
             child,
         )
-        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics_backend=backend, depends_on=ready), child)
+        self.redis = Redis(
+            f"{name}-redis",
+            RedisArgs(config=cfg.redis, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready),
+            child,
+        )
         # The services' Sentry DSN: only ever a Secret the app pods mount.
         app_secret(
             "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.handle import StorageClasses, VolumeProvisioner
 from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS, Obj
+from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
 
-DATA_STORAGE_CLASS = "insight-data"
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
@@ -92,6 +92,7 @@ class FoundationsArgs:
     # Requested storage per namespace (GiB), so the quota fits what the stack claims.
     storage_gib: dict[str, int]
     scale: int
+    storage: StorageClasses
 
 
 class Foundations(pulumi.ComponentResource):
@@ -143,28 +144,8 @@ class Foundations(pulumi.ComponentResource):
                 opts=in_ns,
             )
 
-        self.storage_class = k8s.storage.v1.StorageClass(
-            DATA_STORAGE_CLASS,
-            metadata={"name": DATA_STORAGE_CLASS},
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-            # Deleting a claim (or the stack) never deletes the data; volumes grow in place; a volume is
-            # created in the zone the pod was scheduled to, not before.
-            reclaim_policy="Retain",
-            allow_volume_expansion=True,
-            volume_binding_mode="WaitForFirstConsumer",
-            opts=child,
-        )
-        # Generic ephemeral volumes: deleted with their pod, so their EBS volumes must be too (Delete, not Retain).
-        k8s.storage.v1.StorageClass(
-            SCRATCH_STORAGE_CLASS,
-            metadata={"name": SCRATCH_STORAGE_CLASS, "labels": {"insight.io/volumes": "scratch"}},
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-            reclaim_policy="Delete",
-            volume_binding_mode="WaitForFirstConsumer",
-            opts=child,
-        )
+        if args.storage.provisioner is not None:
+            self._storage_classes(args.storage, args.storage.provisioner, child)
         self.priority_classes = [
             k8s.scheduling.v1.PriorityClass(
                 DATA_PRIORITY_CLASS,
@@ -183,6 +164,30 @@ class Foundations(pulumi.ComponentResource):
         ]
         self.namespace_names = list(self.namespaces)
         register_declared(self)
+
+    def _storage_classes(self, storage: StorageClasses, provisioner: VolumeProvisioner, child: pulumi.ResourceOptions) -> None:
+        k8s.storage.v1.StorageClass(
+            storage.data,
+            metadata={"name": storage.data},
+            provisioner=provisioner.driver,
+            parameters=dict(provisioner.parameters),
+            # Deleting a claim (or the stack) never deletes the data; volumes grow in place; a volume is
+            # created in the zone the pod was scheduled to, not before.
+            reclaim_policy="Retain",
+            allow_volume_expansion=True,
+            volume_binding_mode="WaitForFirstConsumer",
+            opts=child,
+        )
+        # Generic ephemeral volumes: deleted with their pod, so their volumes must be too (Delete, not Retain).
+        k8s.storage.v1.StorageClass(
+            storage.scratch,
+            metadata={"name": storage.scratch, "labels": {"insight.io/volumes": "scratch"}},
+            provisioner=provisioner.driver,
+            parameters=dict(provisioner.parameters),
+            reclaim_policy="Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            opts=child,
+        )
 
 
 def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, WorkloadIdentity
+from components.handle import BackupStore, S3Client, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
 
-from . import pods
+from . import pods, s3
 from .charts import pinned_chart
-from .foundations import DATA_STORAGE_CLASS, ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces, https_anywhere
+from .foundations import ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces
 from .secrets import generated_password, secret
 
 NAMESPACE = NAMESPACES["logging"]
@@ -72,6 +72,20 @@ def repository_settings(bucket: str) -> dict:
     return {"type": "s3", "settings": {"bucket": bucket, "base_path": SNAPSHOT_PREFIX}}
 
 
+def identity_token_mount(store: S3Client) -> dict:
+    """Where the S3 client finds the pod's web identity token (IRSA), unless the store gives it a key instead."""
+    if store.credentials_secret is not None:
+        return {}
+    return {"volumeMounts": [{"name": "aws-token", "mountPath": ES_TOKEN_DIR, "readOnly": True}]}
+
+
+def identity_token_volume(store: S3Client) -> dict:
+    if store.credentials_secret is not None:
+        return {}
+    token = {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "aws-web-identity-token-file"}
+    return {"volumes": [{"name": "aws-token", "projected": {"sources": [{"serviceAccountToken": token}]}}]}
+
+
 @dataclass(frozen=True)
 class LoggingArgs:
     elasticsearch: ElasticsearchConfig
@@ -79,6 +93,7 @@ class LoggingArgs:
     logstash: WorkloadConfig
     backups: BackupStore
     identity: WorkloadIdentity
+    storage: StorageClasses
     depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
 
 
@@ -116,6 +131,7 @@ class Logging(pulumi.ComponentResource):
             metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=child,
         )
+        store = args.backups.client(f"{name}-es-s3", NAMESPACE, self)
         zipkin_password = generated_password(f"{name}-zipkin-es", self)
         self.zipkin_password = zipkin_password
         users = secret(
@@ -135,6 +151,7 @@ class Logging(pulumi.ComponentResource):
             metadata={"namespace": NAMESPACE, "name": ES_NAME},
             spec={
                 "version": versions.ELASTIC_STACK_VERSION,
+                **({"secureSettings": keystore} if (keystore := s3.elasticsearch_secure_settings(store)) else {}),
                 "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
                 # No podDisruptionBudget: ECK's default allows a disruption only while the cluster is green.
                 "nodeSets": [
@@ -142,7 +159,7 @@ class Logging(pulumi.ComponentResource):
                         "name": "default",
                         "count": es.replicas,
                         # No mmap: no privileged sysctl init container, so the namespace stays restricted.
-                        "config": {"node.store.allow_mmap": False},
+                        "config": {"node.store.allow_mmap": False, **s3.elasticsearch_config(store)},
                         "podTemplate": {
                             "spec": {
                                 "serviceAccountName": SNAPSHOT_SERVICE_ACCOUNT,
@@ -158,25 +175,10 @@ class Logging(pulumi.ComponentResource):
                                         # ECK sets the readiness probe; liveness and startup are ours.
                                         "startupProbe": pods.slow_start(pods.tcp_probe(9300), minutes=10),
                                         "livenessProbe": pods.tcp_probe(9300, period=20, failures=6),
-                                        "volumeMounts": [{"name": "aws-token", "mountPath": ES_TOKEN_DIR, "readOnly": True}],
+                                        **identity_token_mount(store),
                                     }
                                 ],
-                                "volumes": [
-                                    {
-                                        "name": "aws-token",
-                                        "projected": {
-                                            "sources": [
-                                                {
-                                                    "serviceAccountToken": {
-                                                        "audience": "sts.amazonaws.com",
-                                                        "expirationSeconds": 86400,
-                                                        "path": "aws-web-identity-token-file",
-                                                    }
-                                                }
-                                            ]
-                                        },
-                                    }
-                                ],
+                                **identity_token_volume(store),
                             },
                         },
                         "volumeClaimTemplates": [
@@ -184,7 +186,7 @@ class Logging(pulumi.ComponentResource):
                                 "metadata": {"name": "elasticsearch-data"},
                                 "spec": {
                                     "accessModes": ["ReadWriteOnce"],
-                                    "storageClassName": DATA_STORAGE_CLASS,
+                                    "storageClassName": args.storage.data,
                                     "resources": {"requests": {"storage": f"{es.storage_gib}Gi"}},
                                 },
                             }
@@ -270,7 +272,7 @@ class Logging(pulumi.ComponentResource):
                         "metadata": {"name": "logstash-data"},
                         "spec": {
                             "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": DATA_STORAGE_CLASS,
+                            "storageClassName": args.storage.data,
                             "resources": {"requests": {"storage": "2Gi"}},
                         },
                     }
@@ -310,8 +312,8 @@ class Logging(pulumi.ComponentResource):
             [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
             self,
         )
-        # Snapshots go to S3 through STS: HTTPS out.
-        allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
+        # Snapshots go to the store (on AWS: S3 through STS, HTTPS out).
+        allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [s3.egress(store)], self)
         self.elasticsearch_name = ES_NAME
         register_declared(self)
 

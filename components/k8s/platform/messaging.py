@@ -15,7 +15,7 @@ from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
 
 from . import pods
-from .foundations import DATA_STORAGE_CLASS, allow_ingress, from_namespaces
+from .foundations import allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret
 
 NAMESPACE = NAMESPACES["messaging"]
@@ -51,6 +51,7 @@ def rabbitmq_security() -> dict:
 class MessagingArgs:
     config: DataServiceConfig
     metrics_backend: MetricsBackend
+    storage_class: str  # the handle's data class
     depends_on: list[pulumi.Resource]
 
 
@@ -70,7 +71,7 @@ class Messaging(pulumi.ComponentResource):
                 "replicas": cfg.replicas,
                 "image": versions.RABBITMQ_IMAGE,
                 "resources": pods.resources(cfg.resources),
-                "persistence": {"storageClassName": DATA_STORAGE_CLASS, "storage": f"{cfg.storage_gib}Gi"},
+                "persistence": {"storageClassName": args.storage_class, "storage": f"{cfg.storage_gib}Gi"},
                 "affinity": pods.reserved_pool_affinity(),
                 "rabbitmq": {"additionalConfig": RABBITMQ_CONF},
                 "override": {

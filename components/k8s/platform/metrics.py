@@ -11,7 +11,7 @@ from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
 from . import pods
 from .charts import pinned_chart
-from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress
+from .foundations import ANYWHERE, allow_egress, allow_ingress
 from .secrets import generated_password, secret
 
 NAMESPACE = NAMESPACES["monitoring"]
@@ -55,7 +55,7 @@ ANNOTATED_PODS_JOB = {
 }
 
 
-def prometheus_values(cfg: MetricsConfig) -> dict:
+def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
     return {
         **{component: {"enabled": False} for component in EKS_HIDDEN_COMPONENTS},
         "defaultRules": {"rules": dict.fromkeys(EKS_HIDDEN_RULES, False)},
@@ -73,7 +73,7 @@ def prometheus_values(cfg: MetricsConfig) -> dict:
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {
-                            "storageClassName": DATA_STORAGE_CLASS,
+                            "storageClassName": storage_class,
                             "accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": f"{cfg.storage_gib}Gi"}},
                         }
@@ -109,6 +109,7 @@ def datadog_values(cfg: MetricsConfig, cluster_name: str) -> dict:
 class MetricsArgs:
     config: MetricsConfig
     cluster_name: str
+    storage_class: str  # the handle's data class
     depends_on: list[pulumi.Resource]
 
 
@@ -123,7 +124,7 @@ class Metrics(pulumi.ComponentResource):
         if cfg.backend == "prometheus":
             login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
             depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
-            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg)
+            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, args.storage_class)
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))

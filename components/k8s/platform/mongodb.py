@@ -9,15 +9,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, WorkloadIdentity
+from components.handle import BackupStore, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
 
-from . import pods
+from . import pods, s3
 from .charts import pinned_chart
-from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
+from .foundations import ANYWHERE, allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret
 
 NAMESPACE = NAMESPACES["data"]
@@ -45,12 +45,12 @@ def user(name: str, roles: list[tuple[str, str]]) -> dict:
     }
 
 
-def volume_claim(name: str, gib: int) -> dict:
+def volume_claim(name: str, gib: int, storage_class: str) -> dict:
     return {
         "metadata": {"name": name},
         "spec": {
             "accessModes": ["ReadWriteOnce"],
-            "storageClassName": DATA_STORAGE_CLASS,
+            "storageClassName": storage_class,
             "resources": {"requests": {"storage": f"{gib}Gi"}},
         },
     }
@@ -62,6 +62,7 @@ class MongoDBArgs:
     metrics_backend: MetricsBackend
     backups: BackupStore
     identity: WorkloadIdentity
+    storage: StorageClasses
     depends_on: list[pulumi.Resource]
 
 
@@ -122,7 +123,10 @@ class MongoDB(pulumi.ComponentResource):
                                 ],
                             },
                         },
-                        "volumeClaimTemplates": [volume_claim("data-volume", cfg.storage_gib), volume_claim("logs-volume", 2)],
+                        "volumeClaimTemplates": [
+                            volume_claim("data-volume", cfg.storage_gib, args.storage.data),
+                            volume_claim("logs-volume", 2, args.storage.data),
+                        ],
                     }
                 },
             },
@@ -154,6 +158,7 @@ class MongoDB(pulumi.ComponentResource):
             metadata={"namespace": NAMESPACE, "name": BACKUP_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
+        store = args.backups.client(f"{name}-backup-s3", NAMESPACE, self)
         labels = pods.labels("mongodb-backup")
         upload = f"s3://$(BUCKET)/{BACKUP_PREFIX}/"
         k8s.batch.v1.CronJob(
@@ -177,7 +182,7 @@ class MongoDB(pulumi.ComponentResource):
                                 "serviceAccountName": BACKUP_SERVICE_ACCOUNT,
                                 **pods.spot_tolerant_placement(),
                                 "securityContext": pods.pod_security(999),
-                                # Dump first (init container), then upload what it wrote, with the pod's IRSA role.
+                                # Dump first (init container), then upload what it wrote, as the pod's identity or with the store's key.
                                 "initContainers": [
                                     {
                                         "name": "dump",
@@ -200,9 +205,14 @@ class MongoDB(pulumi.ComponentResource):
                                         "command": [
                                             "sh",
                                             "-c",
-                                            f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
+                                            s3.cli_setup(store)
+                                            + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
                                         ],
-                                        "env": [{"name": "BUCKET", "value": args.backups.bucket}, {"name": "HOME", "value": "/tmp"}],
+                                        "env": [
+                                            {"name": "BUCKET", "value": args.backups.bucket},
+                                            {"name": "HOME", "value": "/tmp"},
+                                            *s3.cli_env(store),
+                                        ],
                                         "resources": pods.small_resources("100m", "500m", "256Mi"),
                                         "securityContext": pods.container_security(),
                                         "volumeMounts": [
@@ -212,7 +222,7 @@ class MongoDB(pulumi.ComponentResource):
                                     }
                                 ],
                                 "volumes": [
-                                    pods.scratch_volume("backup", cfg.storage_gib),
+                                    pods.scratch_volume("backup", cfg.storage_gib, args.storage.scratch),
                                     {"name": "tmp", "emptyDir": {}},
                                 ],
                             },
@@ -222,4 +232,4 @@ class MongoDB(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
-        allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [https_anywhere()], self)
+        allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [s3.egress(store)], self)

@@ -70,17 +70,12 @@ def resources(cfg: ResourcesConfig) -> Obj:
     return {"requests": {"cpu": cfg.cpu, "memory": cfg.memory}, "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory}}
 
 
-# Scratch space larger than a node's disk (dumps, mirrors): EBS volumes that live and die with their pod
-# (foundations declares the class).
-SCRATCH_STORAGE_CLASS = "insight-scratch"
-
-
-def scratch_volume(name: str, size_gib: int) -> Obj:
-    """A generic ephemeral volume: an EBS volume made for the pod in its zone and deleted with it, so scratch space
-    is not bounded by the node's disk (a spot node has 50 GiB for every pod on it)."""
+def scratch_volume(name: str, size_gib: int, storage_class: str) -> Obj:
+    """A generic ephemeral volume of the handle's scratch class: a volume made for the pod in its zone and deleted
+    with it, so scratch space is not bounded by the node's disk (a spot node has 50 GiB for every pod on it)."""
     claim = {
         "accessModes": ["ReadWriteOnce"],
-        "storageClassName": SCRATCH_STORAGE_CLASS,
+        "storageClassName": storage_class,
         "resources": {"requests": {"storage": f"{size_gib}Gi"}},
     }
     return {"name": name, "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}

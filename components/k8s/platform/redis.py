@@ -19,7 +19,7 @@ from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
 
 from . import pods
-from .foundations import DATA_STORAGE_CLASS, allow_ingress, from_namespaces
+from .foundations import allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret
 
 NAMESPACE = NAMESPACES["data"]
@@ -120,15 +120,16 @@ backend master
 class RedisArgs:
     config: RedisConfig
     metrics_backend: MetricsBackend
+    storage_class: str  # the handle's data class
     depends_on: list[pulumi.Resource]
 
 
-def volume_claim(gib: int) -> dict:
+def volume_claim(gib: int, storage_class: str) -> dict:
     return {
         "metadata": {"name": "data"},
         "spec": {
             "accessModes": ["ReadWriteOnce"],
-            "storageClassName": DATA_STORAGE_CLASS,
+            "storageClassName": storage_class,
             "resources": {"requests": {"storage": f"{gib}Gi"}},
         },
     }
@@ -246,7 +247,7 @@ class Redis(pulumi.ComponentResource):
                         ],
                     },
                 },
-                "volumeClaimTemplates": [volume_claim(cfg.storage_gib)],
+                "volumeClaimTemplates": [volume_claim(cfg.storage_gib, args.storage_class)],
             },
             opts=after_config,
         )
