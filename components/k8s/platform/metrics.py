@@ -17,6 +17,13 @@ from .secrets import generated_password, secret
 NAMESPACE = NAMESPACES["monitoring"]
 DATADOG_SECRET = "datadog-api-key"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
+# The node agents' and cluster agent's shared key, stored in the state: with no token the chart (3.130.1,
+# templates/secret-cluster-agent-token.yaml) renders `randAlphaNum 32` at every render, so every preview shows a
+# change and every `up` restarts the agents through their `checksum/clusteragent_token` annotation.
+CLUSTER_AGENT_TOKEN_SECRET = "datadog-cluster-agent-token"
+# templates/kpi-telemetry-configmap.yaml renders `uuidv4` and `now` into this ConfigMap at every render; values
+# cannot turn it off, so its data is kept as first created (no pod template reads it through a checksum).
+KPI_TELEMETRY_CONFIGMAP = "kpi-telemetry-configmap"
 # Stated, not namespace defaults (512Mi would be OOM-killed once the cluster's series are loaded).
 PROMETHEUS_RESOURCES = ResourcesConfig(cpu="500m", cpu_limit="2", memory="3Gi")
 # EKS runs the control plane outside the cluster: no scheduler, controller-manager or etcd to scrape, and
@@ -99,10 +106,19 @@ def datadog_values(cfg: MetricsConfig, cluster_name: str) -> dict:
             # Logs go to the ELK stack; Datadog gets metrics and autodiscovered checks.
             "logs": {"enabled": False},
         },
-        "clusterAgent": {"enabled": True, "replicas": 2},
+        "clusterAgent": {"enabled": True, "replicas": 2, "tokenExistingSecret": CLUSTER_AGENT_TOKEN_SECRET},
         # The agent runs on every node, spot ones included.
         "agents": {"tolerations": [{"operator": "Exists"}]},
     }
+
+
+def keep_first_telemetry(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """The chart's KPI telemetry ConfigMap keeps the data of its first create (see KPI_TELEMETRY_CONFIGMAP)."""
+    if args.type_ != "kubernetes:core/v1:ConfigMap" or not args.name.endswith(KPI_TELEMETRY_CONFIGMAP):
+        return None
+    return pulumi.ResourceTransformResult(
+        args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=["data"]))
+    )
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,7 @@ class Metrics(pulumi.ComponentResource):
         cfg = args.config
         depends_on = list(args.depends_on)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        transforms: list[pulumi.ResourceTransform] = []
         if cfg.backend == "prometheus":
             login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
             depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
@@ -127,7 +144,10 @@ class Metrics(pulumi.ComponentResource):
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))
+            token = generated_password(f"{name}-cluster-agent-token", self)
+            depends_on.append(secret(CLUSTER_AGENT_TOKEN_SECRET, NAMESPACE, {"token": token}, child))
             chart, values = versions.DATADOG, datadog_values(cfg, args.cluster_name)
+            transforms.append(keep_first_telemetry)
         self.chart = k8s.helm.v4.Chart(
             f"{name}-{chart.name}",
             chart=chart.name,
@@ -135,7 +155,7 @@ class Metrics(pulumi.ComponentResource):
             repository_opts={"repo": chart.repo},
             namespace=NAMESPACE,
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, transforms=transforms),
         )
         # Scrapers and agents reach every pod, the kubelets and the vendor's intake.
         allow_egress("allow-collectors-out", NAMESPACE, {}, [{}], self)
