@@ -1,6 +1,7 @@
 """Day 2 under the real engine (issue 19, findings 2, 3, 8, 9): charts that converge and run without hooks,
 secret and config changes that roll their consumers, add-ons pinned per Kubernetes minor."""
 
+import json
 from typing import Any
 
 import pulumi
@@ -9,6 +10,8 @@ import pytest
 
 from components.k8s.platform import metrics
 from offline.runner import run_stack
+from offline.stackfile import ROOT
+from settings import versions
 from tests.conftest import declared
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -46,7 +49,59 @@ def transformed(type_: str, name: str) -> pulumi.ResourceTransformResult | None:
 
 
 def test_only_the_telemetry_configmap_keeps_its_first_data() -> None:
-    kept = transformed("kubernetes:core/v1:ConfigMap", "platform-metrics-datadog:monitoring/platform-metrics-datadog-kpi-telemetry-configmap")
+    kept = transformed(
+        "kubernetes:core/v1:ConfigMap", "platform-metrics-datadog:monitoring/platform-metrics-datadog-kpi-telemetry-configmap"
+    )
     assert kept is not None and kept.opts is not None and kept.opts.ignore_changes == ["data"]
     assert transformed("kubernetes:core/v1:ConfigMap", "platform-metrics-datadog:monitoring/datadog-confd") is None
     assert transformed("kubernetes:core/v1:Secret", "x-kpi-telemetry-configmap") is None
+
+
+HOOK_FACTS = json.loads((ROOT / "schemas" / "chart-hooks.json").read_text())["charts"]
+
+
+def hooks_left_on(chart: str, facts: dict[str, Any], switches: dict[str, dict[str, bool]]) -> list[str]:
+    """Hook templates of `chart` whose `if` guards name none of the program's switches for it. A template in a
+    bundled subchart (`charts/<sub>/templates/`) reads the subchart's values: `<sub>.x` in the parent is `.x` there."""
+    left = []
+    for template in facts[chart]["hook_templates"]:
+        sub = template["path"].split("/charts/")[1].split("/")[0] if "/charts/" in template["path"] else None
+        paths = [p.removeprefix(f"{sub}.") if sub and p.startswith(f"{sub}.") else p for p in switches.get(chart, {})]
+        if not any(f".Values.{p}" in guard for guard in template["guards"] for p in paths):
+            left.append(template["path"])
+    return left
+
+
+def value_at(values: dict[str, Any], path: str) -> Any:
+    for key in path.split("."):
+        values = values.get(key, {}) if isinstance(values, dict) else {}
+    return values
+
+
+def test_every_hook_template_of_every_installed_chart_is_switched_off(run: Any) -> None:
+    """Finding 2: helm.v4.Chart runs no hooks, so each chart's values turn off every hook template (facts derived
+    at the pinned tag by tools/derive_chart_hooks.py) and what depends on them."""
+    installed = {r.inputs["chart"]: r.inputs for r in run.of_type(CHART)}
+    for chart, inputs in installed.items():
+        assert HOOK_FACTS[chart]["version"] == inputs["version"], f"{chart}: hook facts not derived for {inputs['version']}"
+        assert hooks_left_on(chart, HOOK_FACTS, metrics.HOOK_SWITCHES) == [], chart
+        for path, off in metrics.HOOK_SWITCHES.get(chart, {}).items():
+            assert value_at(inputs["values"], path) is off, f"{chart} {path}"
+
+
+def test_a_hook_template_no_switch_covers_is_named() -> None:
+    assert hooks_left_on("kube-prometheus-stack", HOOK_FACTS, metrics.HOOK_SWITCHES) == []
+    without_crds = {
+        "kube-prometheus-stack": {k: v for k, v in metrics.HOOK_SWITCHES["kube-prometheus-stack"].items() if not k.startswith("crds.")}
+    }
+    assert hooks_left_on("kube-prometheus-stack", HOOK_FACTS, without_crds) == [
+        t["path"] for t in HOOK_FACTS["kube-prometheus-stack"]["hook_templates"] if "/charts/crds/" in t["path"]
+    ]
+    assert hooks_left_on("datadog", HOOK_FACTS, {}) == ["charts/datadog/templates/gke_autopilot_allowlist_synchronizer.yaml"]
+
+
+def test_hook_facts_cover_every_pinned_chart_at_its_version() -> None:
+    for chart in (versions.KUBE_PROMETHEUS_STACK, versions.DATADOG, versions.ECK_OPERATOR, versions.MONGODB_OPERATOR,
+                  versions.AWS_LOAD_BALANCER_CONTROLLER, versions.CLUSTER_AUTOSCALER, versions.METRICS_SERVER):  # fmt: skip
+        facts = HOOK_FACTS[chart.name]
+        assert facts["version"] == chart.version and facts["provenance"]["commit"], chart.name

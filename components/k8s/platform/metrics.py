@@ -30,12 +30,38 @@ PROMETHEUS_RESOURCES = ResourcesConfig(cpu="500m", cpu_limit="2", memory="3Gi")
 # kube-proxy binds its metrics to 127.0.0.1. Scraping them would only raise permanent Down alerts.
 EKS_HIDDEN_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
 EKS_HIDDEN_RULES = ("etcd", "kubeControllerManager", "kubeProxy", "kubeSchedulerAlerting", "kubeSchedulerRecording")
-# Webhook pods and ports per backend: datadog values clusterAgent.admissionController.port; kube-prometheus-stack
-# values prometheusOperator.tls.internalPort (the operator serves its webhook there).
-WEBHOOKS: dict[str, tuple[dict[str, str], list[int]]] = {
-    "datadog": ({"app": "datadog-cluster-agent"}, [8000]),
-    "prometheus": ({"app": "kube-prometheus-stack-operator"}, [10250]),
+# Webhook pods and ports per backend: datadog values clusterAgent.admissionController.port. kube-prometheus-stack
+# registers none (HOOK_SWITCHES).
+WEBHOOKS: dict[str, tuple[dict[str, str], list[int]]] = {"datadog": ({"app": "datadog-cluster-agent"}, [8000])}
+# helm.v4.Chart renders with hooks disabled and drops hook templates (pulumi-kubernetes
+# provider/pkg/provider/helm/v4/chart.go): whatever a hook creates never exists. Per chart, the values (dotted
+# paths, set explicitly) that turn off every hook template listed in schemas/chart-hooks.json and what depends on
+# them. kube-prometheus-stack 77.6.2: the admission-webhook certificate Secret `<release>-admission` exists only
+# through the pre-install Job job-patch/job-createSecret.yaml, and the operator mounts it whenever
+# `prometheusOperator.tls.enabled` (templates/prometheus-operator/deployment.yaml): without the webhooks the
+# operator serves plain HTTP on 8080 and PrometheusRules are not validated at admission (the operator still
+# rejects invalid ones when it reconciles). The CRD upgrade Job is a hook too.
+HOOK_SWITCHES: dict[str, dict[str, bool]] = {
+    versions.KUBE_PROMETHEUS_STACK.name: {
+        "prometheusOperator.admissionWebhooks.enabled": False,
+        "prometheusOperator.tls.enabled": False,
+        "crds.upgradeJob.enabled": False,
+    },
+    versions.DATADOG.name: {"providers.gke.autopilot": False},
 }
+
+
+def switched_off(chart: str) -> dict:
+    """HOOK_SWITCHES of `chart` as a values tree."""
+    tree: dict = {}
+    for path, value in HOOK_SWITCHES[chart].items():
+        *parents, leaf = path.split(".")
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return tree
+
 
 # Prometheus keeps the `prometheus.io/*` pod annotation convention (settings.platform.metrics_annotations).
 ANNOTATED_PODS_JOB = {
@@ -93,6 +119,7 @@ def prometheus_values(cfg: MetricsConfig) -> dict:
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": {"insight.io/pool": "reserved"}}},
         # Node exporter runs on every node, spot ones included.
         "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+        **switched_off(versions.KUBE_PROMETHEUS_STACK.name),
     }
 
 
@@ -109,6 +136,7 @@ def datadog_values(cfg: MetricsConfig, cluster_name: str) -> dict:
         "clusterAgent": {"enabled": True, "replicas": 2, "tokenExistingSecret": CLUSTER_AGENT_TOKEN_SECRET},
         # The agent runs on every node, spot ones included.
         "agents": {"tolerations": [{"operator": "Exists"}]},
+        **switched_off(versions.DATADOG.name),
     }
 
 
@@ -160,8 +188,8 @@ class Metrics(pulumi.ComponentResource):
         # Scrapers and agents reach every pod, the kubelets and the vendor's intake.
         allow_egress("allow-collectors-out", NAMESPACE, {}, [{}], self)
         allow_ingress("allow-collectors-in", NAMESPACE, {}, [], [{"podSelector": {}}], self)
-        # The API server calls the admission webhook the chart registers (Datadog's admission controller,
-        # prometheus-operator's validating webhook).
-        allow_ingress("allow-webhook", NAMESPACE, *WEBHOOKS[cfg.backend], [ANYWHERE], self)
+        # The API server calls the admission webhook the chart registers (Datadog's admission controller).
+        if cfg.backend in WEBHOOKS:
+            allow_ingress("allow-webhook", NAMESPACE, *WEBHOOKS[cfg.backend], [ANYWHERE], self)
         self.backend = cfg.backend
         register_declared(self)
