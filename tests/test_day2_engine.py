@@ -2,6 +2,7 @@
 secret and config changes that roll their consumers, add-ons pinned per Kubernetes minor."""
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -9,6 +10,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.k8s.platform import metrics
+from components.k8s.platform.secrets import CONFIG_HASH_ANNOTATION, SECRETS_HASH_ANNOTATION, config_digest
+from offline import mocks
 from offline.runner import run_stack
 from offline.stackfile import ROOT
 from settings import versions
@@ -105,3 +108,41 @@ def test_hook_facts_cover_every_pinned_chart_at_its_version() -> None:
                   versions.AWS_LOAD_BALANCER_CONTROLLER, versions.CLUSTER_AUTOSCALER, versions.METRICS_SERVER):  # fmt: skip
         facts = HOOK_FACTS[chart.name]
         assert facts["version"] == chart.version and facts["provenance"]["commit"], chart.name
+
+
+def rolled(stack_run: Any) -> dict[str, Any]:
+    """Per Redis workload its pod annotations, and the RabbitMQ user Job's name."""
+    found: dict[str, Any] = {
+        r.name: r.inputs["spec"]["template"]["metadata"]["annotations"]
+        for r in stack_run.of_type("kubernetes:apps/v1:StatefulSet") + stack_run.of_type("kubernetes:apps/v1:Deployment")
+        if r.name.startswith("platform-redis-")
+    }
+    found["rabbitmq-user-job"] = stack_run.one("kubernetes:batch/v1:Job", "platform-messaging-rabbitmq-user").inputs["metadata"]["name"]
+    return found
+
+
+def test_a_rotated_password_rolls_redis_and_reruns_the_rabbitmq_user_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 8 (platform part): the digest of each consumed password sits in the consumer's pod template (in
+    plain text, never the value), and the RabbitMQ user Job is a new Job per password."""
+    before = rolled(declared("test"))
+    assert set(before) == {"platform-redis-redis", "platform-redis-redis-proxy", "rabbitmq-user-job"}
+    for annotations in (before["platform-redis-redis"], before["platform-redis-redis-proxy"]):
+        assert re.fullmatch(r"[0-9a-f]{16}", annotations[SECRETS_HASH_ANNOTATION])
+        assert re.fullmatch(r"[0-9a-f]{16}", annotations[CONFIG_HASH_ANNOTATION])
+
+    canned = mocks.CANNED["random:index/randomPassword:RandomPassword"]
+    monkeypatch.setitem(
+        mocks.CANNED, "random:index/randomPassword:RandomPassword", lambda ctx, a: {"result": f"rotated-{canned(ctx, a)['result']}"}
+    )
+    after = rolled(run_stack("test"))
+    for workload in ("platform-redis-redis", "platform-redis-redis-proxy"):
+        assert after[workload][SECRETS_HASH_ANNOTATION] != before[workload][SECRETS_HASH_ANNOTATION], workload
+        assert after[workload][CONFIG_HASH_ANNOTATION] == before[workload][CONFIG_HASH_ANNOTATION], workload
+    assert after["rabbitmq-user-job"] != before["rabbitmq-user-job"]
+    assert before["rabbitmq-user-job"].startswith("rabbitmq-user-")
+
+
+def test_the_redis_config_hash_follows_the_config_map() -> None:
+    config = declared("test").one("kubernetes:core/v1:ConfigMap", "platform-redis-redis").inputs["data"]
+    assert rolled(declared("test"))["platform-redis-redis"][CONFIG_HASH_ANNOTATION] == config_digest(config)
+    assert config_digest({**config, "haproxy.cfg": config["haproxy.cfg"] + "\n"}) != config_digest(config)
