@@ -29,7 +29,6 @@ ECK_OPERATOR = Pods.of("elastic-system", {"control-plane": "elastic-operator"})
 MONGODB_OPERATOR = Pods.of("data", {"app.kubernetes.io/name": "mongodb-kubernetes-operator"})
 RABBITMQ_OPERATOR = Pods.of("rabbitmq-system", {"app.kubernetes.io/name": "rabbitmq-cluster-operator"})
 DATADOG_CLUSTER_AGENT = Pods.of("monitoring", {"app": "datadog-cluster-agent"})
-PROMETHEUS_OPERATOR = Pods.of("monitoring", {"app": "kube-prometheus-stack-operator"})
 METRICS_SERVER = Pods.of("kube-system", {"app.kubernetes.io/name": "metrics-server"})
 MONITORING = Pods.of("monitoring", {})
 
@@ -205,8 +204,7 @@ def infrastructure_flows(
             Flow("API server calls the Datadog admission controller", vpc, DATADOG_CLUSTER_AGENT, 8000),
             Flow("Datadog ships to its intake", DATADOG_CLUSTER_AGENT, INTERNET, 443),
         ]
-    if "kube-prometheus-stack" in charts:
-        flows.append(Flow("API server calls prometheus-operator's admission webhook", vpc, PROMETHEUS_OPERATOR, 10250))
+    # kube-prometheus-stack registers no admission webhook (components/k8s/platform/metrics.py HOOK_SWITCHES).
     if "metrics-server" in charts:
         # values.yaml 3.13.1: containerPort 10250 (the APIService's backend); kubelets answer on 10250.
         flows += [

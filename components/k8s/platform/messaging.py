@@ -16,7 +16,7 @@ from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotat
 
 from . import pods
 from .foundations import allow_ingress, from_namespaces
-from .secrets import app_secret, generated_password, secret
+from .secrets import app_secret, generated_password, secret, secrets_digest
 
 NAMESPACE = NAMESPACES["messaging"]
 NAME = ENDPOINTS["rabbitmq"].service  # the operator names the client Service after the cluster
@@ -110,7 +110,13 @@ class Messaging(pulumi.ComponentResource):
         app_secret("rabbitmq", {"username": APP_USER, "password": password}, child)
         k8s.batch.v1.Job(
             f"{name}-rabbitmq-user",
-            metadata=pods.setup_job_metadata(NAMESPACE, f"rabbitmq-user-{APP_USER}", "rabbitmq-user-setup"),
+            # Named by the password's digest: a rotated password is a new Job that sets it in RabbitMQ (a Job's
+            # template cannot change in place); the old one is deleted after the new one is created.
+            metadata=pods.setup_job_metadata(
+                NAMESPACE,
+                secrets_digest({"password": password}).apply(lambda d: f"rabbitmq-user-{APP_USER}-{d[:8]}"),
+                "rabbitmq-user-setup",
+            ),
             spec=pods.setup_job_spec(
                 "rabbitmq-user-setup",
                 versions.CURL_IMAGE,

@@ -6,6 +6,8 @@ custom resource's pod template, and the rendered manifests read like the YAML th
 
 from typing import Any
 
+import pulumi
+
 from settings.platform import ResourcesConfig
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
@@ -127,7 +129,7 @@ def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def setup_job_metadata(namespace: str, name: str, app: str) -> Obj:
+def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> Obj:
     """A one-shot setup Job retries on its own until the service it configures answers; `pulumi up` does not
     wait for it, or every greenfield deploy would also wait for that service's bootstrap."""
     return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}

@@ -20,7 +20,7 @@ from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
 
 from . import pods
 from .foundations import allow_ingress, from_namespaces
-from .secrets import app_secret, generated_password, secret
+from .secrets import CONFIG_HASH_ANNOTATION, SECRETS_HASH_ANNOTATION, app_secret, config_digest, generated_password, secret, secrets_digest
 
 NAMESPACE = NAMESPACES["data"]
 SERVICE = ENDPOINTS["redis"].service
@@ -143,17 +143,17 @@ class Redis(pulumi.ComponentResource):
         password = generated_password(f"{name}-redis", self)
         auth = secret(AUTH_SECRET, NAMESPACE, {"password": password}, child)
         app_secret("redis", {"password": password}, child)
+        config_data = {
+            "redis.conf": redis_conf(cfg.cache_only),
+            "start-redis.sh": START_REDIS,
+            "start-sentinel.sh": start_sentinel(sentinel_quorum(cfg.replicas)),
+            "haproxy.cfg": haproxy_cfg(cfg.replicas),
+        }
         config = k8s.core.v1.ConfigMap(
-            f"{name}-redis",
-            metadata={"namespace": NAMESPACE, "name": "redis-config"},
-            data={
-                "redis.conf": redis_conf(cfg.cache_only),
-                "start-redis.sh": START_REDIS,
-                "start-sentinel.sh": start_sentinel(sentinel_quorum(cfg.replicas)),
-                "haproxy.cfg": haproxy_cfg(cfg.replicas),
-            },
-            opts=child,
+            f"{name}-redis", metadata={"namespace": NAMESPACE, "name": "redis-config"}, data=config_data, opts=child
         )
+        # Redis, Sentinel and HAProxy read their config and the password at start only: both roll them.
+        rolls = {CONFIG_HASH_ANNOTATION: config_digest(config_data), SECRETS_HASH_ANNOTATION: secrets_digest({"password": password})}
         after_config = pulumi.ResourceOptions(parent=self, depends_on=[auth, config, *args.depends_on])
         password_env = pods.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password")
         ping = ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG']
@@ -188,7 +188,7 @@ class Redis(pulumi.ComponentResource):
                 "template": {
                     "metadata": {
                         "labels": NODE_LABELS,
-                        "annotations": metrics_annotations(args.metrics_backend, "exporter", EXPORTER_PORT),
+                        "annotations": {**metrics_annotations(args.metrics_backend, "exporter", EXPORTER_PORT), **rolls},
                     },
                     "spec": {
                         "priorityClassName": pods.DATA_PRIORITY_CLASS,
@@ -259,7 +259,7 @@ class Redis(pulumi.ComponentResource):
                 "replicas": proxies,
                 "selector": {"matchLabels": PROXY_LABELS},
                 "template": {
-                    "metadata": {"labels": PROXY_LABELS},
+                    "metadata": {"labels": PROXY_LABELS, "annotations": rolls},
                     "spec": {
                         "priorityClassName": pods.DATA_PRIORITY_CLASS,
                         "affinity": pods.reserved_pool_affinity(),

@@ -1,5 +1,8 @@
 """Credentials: generated passwords and the app-facing Secrets of the endpoints contract."""
 
+import hashlib
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
@@ -11,6 +14,25 @@ def generated_password(name: str, parent: pulumi.Resource) -> pulumi.Output[str]
     """32 characters without symbols (safe in URIs and config files), a Pulumi secret end to end."""
     password = random.RandomPassword(name, length=32, special=False, opts=pulumi.ResourceOptions(parent=parent))
     return pulumi.Output.secret(password.result)
+
+
+# Pod template annotations: a changed digest rolls the pods (a Secret or ConfigMap read by name does not).
+SECRETS_HASH_ANNOTATION = "insight.io/secrets-hash"
+CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
+
+
+def _digest(values: Mapping[str, str]) -> str:
+    return hashlib.sha256("\0".join(f"{k}={values[k]}" for k in sorted(values)).encode()).hexdigest()[:16]
+
+
+def config_digest(data: Mapping[str, str]) -> str:
+    return _digest(data)
+
+
+def secrets_digest(values: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[str]:
+    """The digest of credentials, computed inside an apply. Its inputs are generated 32-character passwords and
+    vendor keys, whose SHA-256 reveals nothing: the digest is unsecreted to sit in plain pod metadata."""
+    return pulumi.Output.unsecret(pulumi.Output.all(**values).apply(_digest))
 
 
 def secret(
