@@ -150,6 +150,19 @@ def scrape_flows(objects: list[Obj], pods: list[Pod]) -> list[Flow]:
         ns = o["metadata"]["namespace"]
         dst = next((endpoint(p) for p in pods if p.namespace == ns and p.labels and p.labels == labels), Pods.of(ns, labels))
         flows.append(Flow(f"scrape of {ns}/{o['kind']}/{o['metadata']['name']}", MONITORING, dst, port))
+    return flows + monitor_flows(objects, pods)
+
+
+def monitor_flows(objects: list[Obj], pods: list[Pod]) -> list[Flow]:
+    """Prometheus to the pods a PodMonitor selects, on each endpoint's port (its number, or its name on the pod)."""
+    flows = []
+    for o in objects:
+        if o["kind"] != "PodMonitor":
+            continue
+        ns, labels = o["metadata"]["namespace"], o["spec"]["selector"]["matchLabels"]
+        dst = next((endpoint(p) for p in pods if p.namespace == ns and labels.items() <= (p.labels or {}).items()), Pods.of(ns, labels))
+        for e in o["spec"]["podMetricsEndpoints"]:
+            flows.append(Flow(f"scrape of {ns}/PodMonitor/{o['metadata']['name']}", MONITORING, dst, e.get("portNumber") or e["port"]))
     return flows
 
 

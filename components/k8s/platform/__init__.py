@@ -122,6 +122,7 @@ class Platform(pulumi.ComponentResource):
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
+                metrics=self.metrics.chart,
             ),
             child,
         )
