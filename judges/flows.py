@@ -30,6 +30,7 @@ DATADOG_CLUSTER_AGENT = Pods.of("monitoring", {"app": "datadog-cluster-agent"})
 PROMETHEUS_OPERATOR = Pods.of("monitoring", {"app": "kube-prometheus-stack-operator"})
 METRICS_SERVER = Pods.of("kube-system", {"app.kubernetes.io/name": "metrics-server"})
 MONITORING = Pods.of("monitoring", {})
+FLUENT_BIT = Pods.of("monitoring", {"app.kubernetes.io/name": "fluent-bit"})
 
 
 def endpoint(pod: Pod) -> Pods:
@@ -201,6 +202,8 @@ def infrastructure_flows(objects: list[Obj], svcs: dict, pods: list[Pod], charts
             pods,
         ),
         Flow("Elasticsearch snapshots to S3", behind(es[0], pods), INTERNET, 443),
+        to_service("Fluent Bit ships container stdout to Logstash", FLUENT_BIT, "logging", ENDPOINTS["logstash"].service, 5170, svcs, pods),
+        Flow("Fluent Bit reads pod metadata from the API server", FLUENT_BIT, vpc, 443),
         Flow("MongoDB backup uploads to S3", Pods.of("data", {"app.kubernetes.io/name": "mongodb-backup"}), INTERNET, 443),
         Flow("apps reach Sentry and STS", Pods.of("apps", {"app.kubernetes.io/name": "web"}), INTERNET, 443),
     ]

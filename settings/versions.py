@@ -63,3 +63,6 @@ HAPROXY_IMAGE = "haproxy:3.2.4-alpine"
 CURL_IMAGE = "curlimages/curl:8.16.0"
 # oliver006/redis_exporter on Docker Hub: Redis metrics for Prometheus and Datadog's OpenMetrics check.
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.77.0"
+# fluent/fluent-bit on Docker Hub (the Fluent Bit project's official image, fluent/fluent-bit releases): ships
+# container stdout from every node to Logstash.
+FLUENT_BIT_IMAGE = "fluent/fluent-bit:4.0.3"

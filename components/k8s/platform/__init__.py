@@ -31,6 +31,7 @@ from .metrics import Metrics, MetricsArgs
 from .mongodb import MongoDB, MongoDBArgs
 from .redis import Redis, RedisArgs
 from .secrets import app_secret
+from .shipping import LogShipping, LogShippingArgs
 from .tracing import Tracing, TracingArgs
 
 
@@ -111,6 +112,7 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
+        self.log_shipping = LogShipping(f"{name}-log-shipping", LogShippingArgs(metrics_backend=backend, depends_on=ready), child)
         self.messaging = Messaging(
             f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, depends_on=ready), child
         )

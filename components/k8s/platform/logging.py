@@ -25,6 +25,9 @@ NAMESPACE = NAMESPACES["logging"]
 ES_NAME = ENDPOINTS["elasticsearch"].service.removesuffix("-es-http")  # ECK names the HTTP Service <name>-es-http
 ES_PORT = ENDPOINTS["elasticsearch"].port
 LOGSTASH_PORT = ENDPOINTS["logstash"].port
+# Container stdout from the node log shipper (shipping.py): JSON lines too, routed to a data stream of its own.
+CONTAINER_LOGS_PORT = 5170
+CONTAINER_LOGS_DATASET = "containers"
 SNAPSHOT_SERVICE_ACCOUNT = "elasticsearch"
 SNAPSHOT_REPOSITORY = "s3-backups"
 SNAPSHOT_PREFIX = "elasticsearch"
@@ -43,6 +46,8 @@ ROLES_YML = f"""{ZIPKIN_USER}_writer:
 # logback's TCP appender (LogstashTcpSocketAppender) sends one JSON object per line.
 PIPELINE = (
     f"input {{ tcp {{ port => {LOGSTASH_PORT} codec => json_lines }} }}\n"
+    f"input {{ tcp {{ port => {CONTAINER_LOGS_PORT} codec => json_lines "
+    f'add_field => {{ "[data_stream][dataset]" => "{CONTAINER_LOGS_DATASET}" }} }} }}\n'
     """output {
   elasticsearch {
     hosts => [ "${LOGS_ES_HOSTS}" ]
@@ -312,7 +317,13 @@ class Logging(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-logstash-tcp",
             metadata={"namespace": NAMESPACE, "name": ENDPOINTS["logstash"].service, "labels": pods.labels("logstash")},
-            spec={"selector": LOGSTASH_POD_LABELS, "ports": [{"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT}]},
+            spec={
+                "selector": LOGSTASH_POD_LABELS,
+                "ports": [
+                    {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
+                    {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
+                ],
+            },
             opts=on_operator,
         )
         if ls.replicas > 1:
