@@ -277,7 +277,7 @@ def test_contract_services_exist_with_their_ports(run: Run) -> None:
             assert one(run, kind, name)["metadata"]["namespace"] == endpoint.namespace
         else:
             ports = [p["port"] for p in services[(endpoint.namespace, endpoint.service)]["spec"]["ports"]]
-            assert ports == [endpoint.port], system
+            assert endpoint.port in ports, system  # Logstash also serves the node shippers' input
 
 
 def test_app_secrets_carry_the_contract_keys_and_only_masked_values(run: Run) -> None:
