@@ -65,6 +65,8 @@ DAEMONSETS: tuple[DaemonSetFact, ...] = (
         Resources(10, 40, 1),
         "kubernetes-sigs/aws-ebs-csi-driver charts/aws-ebs-csi-driver/values.yaml: node.resources requests 10m/40Mi",
     ),
+    # Ours: components/k8s/platform/shipping.py RESOURCES (tests/test_drills.py holds them equal).
+    DaemonSetFact("fluent-bit", Resources(50, 128, 1), "components/k8s/platform/shipping.py: requests 50m/128Mi"),
 )
 DATADOG_AGENT = DaemonSetFact("datadog-agent", Resources(0, 0, 1), "DataDog/helm-charts datadog-3.130.1 values.yaml: agents resources {}")
 NODE_EXPORTER = DaemonSetFact(

@@ -31,6 +31,7 @@ RABBITMQ_OPERATOR = Pods.of("rabbitmq-system", {"app.kubernetes.io/name": "rabbi
 DATADOG_CLUSTER_AGENT = Pods.of("monitoring", {"app": "datadog-cluster-agent"})
 METRICS_SERVER = Pods.of("kube-system", {"app.kubernetes.io/name": "metrics-server"})
 MONITORING = Pods.of("monitoring", {})
+FLUENT_BIT = Pods.of("monitoring", {"app.kubernetes.io/name": "fluent-bit"})
 
 
 def endpoint(pod: Pod) -> Pods:
@@ -151,6 +152,19 @@ def scrape_flows(objects: list[Obj], pods: list[Pod]) -> list[Flow]:
         ns = o["metadata"]["namespace"]
         dst = next((endpoint(p) for p in pods if p.namespace == ns and p.labels and p.labels == labels), Pods.of(ns, labels))
         flows.append(Flow(f"scrape of {ns}/{o['kind']}/{o['metadata']['name']}", MONITORING, dst, port))
+    return flows + monitor_flows(objects, pods)
+
+
+def monitor_flows(objects: list[Obj], pods: list[Pod]) -> list[Flow]:
+    """Prometheus to the pods a PodMonitor selects, on each endpoint's port (its number, or its name on the pod)."""
+    flows = []
+    for o in objects:
+        if o["kind"] != "PodMonitor":
+            continue
+        ns, labels = o["metadata"]["namespace"], o["spec"]["selector"]["matchLabels"]
+        dst = next((endpoint(p) for p in pods if p.namespace == ns and labels.items() <= (p.labels or {}).items()), Pods.of(ns, labels))
+        for e in o["spec"]["podMetricsEndpoints"]:
+            flows.append(Flow(f"scrape of {ns}/PodMonitor/{o['metadata']['name']}", MONITORING, dst, e.get("portNumber") or e["port"]))
     return flows
 
 
@@ -197,6 +211,8 @@ def infrastructure_flows(
             INTERNET,
             backups_port,
         ),
+        to_service("Fluent Bit ships container stdout to Logstash", FLUENT_BIT, "logging", ENDPOINTS["logstash"].service, 5170, svcs, pods),
+        Flow("Fluent Bit reads pod metadata from the API server", FLUENT_BIT, vpc, 443),
         Flow("apps reach Sentry and STS", Pods.of("apps", {"app.kubernetes.io/name": "web"}), INTERNET, 443),
     ]
     if "datadog" in charts:

@@ -49,6 +49,9 @@ class DataServiceConfig(WorkloadConfig):
 class ElasticsearchConfig(DataServiceConfig):
     snapshot_schedule: str = Field(description="Elasticsearch cron (seconds first), e.g. '0 30 1 * * ?'")
     snapshot_retention_days: int = Field(ge=1, le=3650, description="days snapshots are kept")
+    retention_days: int = Field(
+        ge=1, le=3650, description="days logs (Logstash's data streams) and spans (Zipkin's daily indices) are kept before ILM deletes them"
+    )
 
     @field_validator("snapshot_schedule")
     @classmethod

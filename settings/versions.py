@@ -63,3 +63,7 @@ HAPROXY_IMAGE = "haproxy:3.2.4-alpine"
 CURL_IMAGE = "curlimages/curl:8.16.0"
 # oliver006/redis_exporter on Docker Hub: Redis metrics for Prometheus and Datadog's OpenMetrics check.
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.77.0"
+# fluent/fluent-bit on Docker Hub, the Fluent Bit project's official image (github.com/fluent/fluent-bit release
+# v4.0.13, the 4.0 line's latest patch seen, with its storage and forward fixes): ships
+# container stdout from every node to Logstash.
+FLUENT_BIT_IMAGE = "fluent/fluent-bit:4.0.13"

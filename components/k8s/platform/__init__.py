@@ -31,6 +31,7 @@ from .metrics import Metrics, MetricsArgs
 from .mongodb import MongoDB, MongoDBArgs
 from .redis import Redis, RedisArgs
 from .secrets import app_secret
+from .shipping import LogShipping, LogShippingArgs
 from .tracing import Tracing, TracingArgs
 
 
@@ -116,6 +117,7 @@ class Platform(pulumi.ComponentResource):
             MetricsArgs(config=cfg.metrics, cluster_name=handle.name, storage_class=handle.storage.data, depends_on=ready),
             child,
         )
+        self.log_shipping = LogShipping(f"{name}-log-shipping", LogShippingArgs(metrics_backend=backend, depends_on=ready), child)
         self.messaging = Messaging(
             f"{name}-messaging",
             MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready),
@@ -130,6 +132,7 @@ class Platform(pulumi.ComponentResource):
                 identity=handle.identity,
                 storage=handle.storage,
                 depends_on=ready,
+                metrics=self.metrics.chart,
             ),
             child,
         )

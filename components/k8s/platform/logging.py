@@ -26,6 +26,9 @@ NAMESPACE = NAMESPACES["logging"]
 ES_NAME = ENDPOINTS["elasticsearch"].service.removesuffix("-es-http")  # ECK names the HTTP Service <name>-es-http
 ES_PORT = ENDPOINTS["elasticsearch"].port
 LOGSTASH_PORT = ENDPOINTS["logstash"].port
+# Container stdout from the node log shipper (shipping.py): JSON lines too, routed to a data stream of its own.
+CONTAINER_LOGS_PORT = 5170
+CONTAINER_LOGS_DATASET = "containers"
 SNAPSHOT_SERVICE_ACCOUNT = "elasticsearch"
 SNAPSHOT_REPOSITORY = "s3-backups"
 SNAPSHOT_PREFIX = "elasticsearch"
@@ -44,6 +47,8 @@ ROLES_YML = f"""{ZIPKIN_USER}_writer:
 # logback's TCP appender (LogstashTcpSocketAppender) sends one JSON object per line.
 PIPELINE = (
     f"input {{ tcp {{ port => {LOGSTASH_PORT} codec => json_lines }} }}\n"
+    f"input {{ tcp {{ port => {CONTAINER_LOGS_PORT} codec => json_lines "
+    f'add_field => {{ "[data_stream][dataset]" => "{CONTAINER_LOGS_DATASET}" }} }} }}\n'
     """output {
   elasticsearch {
     hosts => [ "${LOGS_ES_HOSTS}" ]
@@ -66,6 +71,34 @@ def slm_policy(cfg: ElasticsearchConfig) -> dict:
         "config": {"indices": "*", "include_global_state": True},
         "retention": {"expire_after": f"{cfg.snapshot_retention_days}d", "min_count": 3, "max_count": 10 * cfg.snapshot_retention_days},
     }
+
+
+LOGS_POLICY = "logs-retention"
+SPANS_POLICY = "spans-retention"
+ZIPKIN_INDICES = "zipkin*"  # Zipkin's default index prefix: zipkin-span-<day>, zipkin-dependency-<day>, ...
+
+
+def retention_requests(cfg: ElasticsearchConfig) -> list[tuple[str, dict]]:
+    """ILM deletes logs and spans `retentionDays` after they stop being written, so Elasticsearch never fills up.
+
+    Logstash writes data streams (logs-generic-default), whose built-in `logs` template composes `logs@custom`
+    after its own `logs@settings`: the policy named there wins. (The output's `ilm_*` options are refused in data
+    stream mode.) Zipkin writes one index a day and no alias, so its policy deletes by index age with no rollover,
+    attached by a legacy template merged over Zipkin's own (order 0). The last two requests move indices that exist
+    already (a stack up before this policy) onto it."""
+    delete = {"delete": {"min_age": f"{cfg.retention_days}d", "actions": {"delete": {}}}}
+    rollover = {"hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"}}}}
+    return [
+        (f"_ilm/policy/{LOGS_POLICY}", {"policy": {"phases": {**rollover, **delete}}}),
+        (f"_ilm/policy/{SPANS_POLICY}", {"policy": {"phases": delete}}),
+        ("_component_template/logs@custom", {"template": {"settings": {"index.lifecycle.name": LOGS_POLICY}}}),
+        (
+            "_template/zipkin-retention",
+            {"index_patterns": [ZIPKIN_INDICES], "order": 10, "settings": {"index.lifecycle.name": SPANS_POLICY}},
+        ),
+        ("logs-*-*/_settings?allow_no_indices=true", {"index.lifecycle.name": LOGS_POLICY}),
+        (f"{ZIPKIN_INDICES}/_settings?allow_no_indices=true", {"index.lifecycle.name": SPANS_POLICY}),
+    ]
 
 
 def repository_settings(bucket: str) -> dict:
@@ -284,7 +317,13 @@ class Logging(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-logstash-tcp",
             metadata={"namespace": NAMESPACE, "name": ENDPOINTS["logstash"].service, "labels": pods.labels("logstash")},
-            spec={"selector": LOGSTASH_POD_LABELS, "ports": [{"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT}]},
+            spec={
+                "selector": LOGSTASH_POD_LABELS,
+                "ports": [
+                    {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
+                    {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
+                ],
+            },
             opts=on_operator,
         )
         if ls.replicas > 1:
@@ -318,17 +357,19 @@ class Logging(pulumi.ComponentResource):
         register_declared(self)
 
     def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
-        """ECK leaves snapshot repositories to the cluster's API: a one-shot Job registers the repository and the
-        lifecycle policy. Its name carries a hash of both, so a changed schedule or bucket runs a new Job."""
+        """ECK leaves snapshot repositories and index lifecycles to the cluster's API: a one-shot Job registers the
+        repository, the snapshot policy and the retention policies. Its name carries a hash of all of them, so a changed
+        schedule, retention or bucket runs a new Job."""
 
         def job_spec(bucket_name: str) -> dict:
             repository = json.dumps(repository_settings(bucket_name))
             policy = json.dumps(slm_policy(es))
             url = f"https://{ES_NAME}-es-http:{ES_PORT}"
             curl = 'curl -sS --fail-with-body --retry 30 --retry-all-errors --retry-delay 10 --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
-            script = (
-                f"set -e\n{curl} -X PUT {url}/_snapshot/{SNAPSHOT_REPOSITORY} -H 'Content-Type: application/json' -d '{repository}'\n"
-                f"{curl} -X PUT {url}/_slm/policy/nightly -H 'Content-Type: application/json' -d '{policy}'\n"
+            requests = [(f"_snapshot/{SNAPSHOT_REPOSITORY}", repository), ("_slm/policy/nightly", policy)]
+            requests += [(path, json.dumps(body)) for path, body in retention_requests(es)]
+            script = "set -e\n" + "".join(
+                f"{curl} -X PUT '{url}/{path}' -H 'Content-Type: application/json' -d '{body}'\n" for path, body in requests
             )
             return pods.setup_job_spec(
                 "elasticsearch-snapshot-setup",
@@ -340,7 +381,7 @@ class Logging(pulumi.ComponentResource):
             )
 
         spec = pulumi.Output.from_input(bucket).apply(job_spec)
-        digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
+        digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es), retention_requests(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
             metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),

@@ -27,6 +27,8 @@ METRICS_PORT = 9216
 LABELS = {"app": ENDPOINTS["mongodb"].service}  # MCK's pod label
 APP_USER, APP_DATABASE = "insight", "insight"
 BACKUP_USER = "backup"
+METRICS_USER = "metrics"  # not a database user: the login of the agent's metrics endpoint (spec.prometheus)
+METRICS_SCRAPE_SECRET = f"{NAME}-metrics-scrape"
 BACKUP_SERVICE_ACCOUNT = "mongodb-backup"
 BACKUP_PREFIX = "mongodb"
 MONGODB_UID = 2000  # MCK's database images run as this uid
@@ -64,6 +66,16 @@ class MongoDBArgs:
     identity: WorkloadIdentity
     storage: StorageClasses
     depends_on: list[pulumi.Resource]
+    metrics: pulumi.Resource | None = None  # the Prometheus chart, whose CRDs the PodMonitor needs
+
+
+def metrics_pod_monitor() -> dict:
+    """Prometheus scrapes the agent's metrics endpoint with its basic-auth login (the annotation job sends none)."""
+    login = {"username": {"name": METRICS_SCRAPE_SECRET, "key": "username"}, "password": {"name": METRICS_SCRAPE_SECRET, "key": "password"}}
+    return {
+        "selector": {"matchLabels": LABELS},
+        "podMetricsEndpoints": [{"portNumber": METRICS_PORT, "path": "/metrics", "basicAuth": login}],
+    }
 
 
 class MongoDB(pulumi.ComponentResource):
@@ -78,11 +90,12 @@ class MongoDB(pulumi.ComponentResource):
             values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
             opts=child,
         )
-        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, "metrics")}
+        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, METRICS_USER)}
         user_secrets = [secret(f"{NAME}-{u}-password", NAMESPACE, {"password": p}, child) for u, p in passwords.items()]
         app_secret("mongodb", {"username": APP_USER, "password": passwords[APP_USER]}, child)
 
         cfg = args.config
+        prometheus = args.metrics_backend == "prometheus"
         self.replica_set = k8s.apiextensions.CustomResource(
             f"{name}-replica-set",
             api_version="mongodbcommunity.mongodb.com/v1",
@@ -97,12 +110,15 @@ class MongoDB(pulumi.ComponentResource):
                     user(APP_USER, [("readWrite", APP_DATABASE), ("dbAdmin", APP_DATABASE)]),
                     user(BACKUP_USER, [("backup", "admin"), ("clusterMonitor", "admin")]),
                 ],
-                "prometheus": {"username": "metrics", "passwordSecretRef": {"name": f"{NAME}-metrics-password"}},
+                "prometheus": {"username": METRICS_USER, "passwordSecretRef": {"name": f"{NAME}-{METRICS_USER}-password"}},
                 "additionalMongodConfig": {"storage.wiredTiger.engineConfig.journalCompressor": "zstd"},
                 "statefulSet": {
                     "spec": {
                         "template": {
-                            "metadata": {"annotations": metrics_annotations(args.metrics_backend, "mongod", METRICS_PORT)},
+                            # Prometheus scrapes through the PodMonitor below, with the endpoint's login.
+                            "metadata": {
+                                "annotations": {} if prometheus else metrics_annotations(args.metrics_backend, "mongod", METRICS_PORT)
+                            },
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                 "affinity": pods.reserved_pool_affinity(),
@@ -135,6 +151,18 @@ class MongoDB(pulumi.ComponentResource):
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-mongodb", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+            )
+        if prometheus:
+            login = {"username": METRICS_USER, "password": passwords[METRICS_USER]}
+            scrape_secret = secret(METRICS_SCRAPE_SECRET, NAMESPACE, login, child, type_="kubernetes.io/basic-auth")
+            scraper = [args.metrics] if args.metrics else []
+            k8s.apiextensions.CustomResource(
+                f"{name}-pod-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata={"namespace": NAMESPACE, "name": NAME},
+                spec=metrics_pod_monitor(),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[scrape_secret, *scraper, *args.depends_on]),
             )
         self._backup(name, cfg, args)
         allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
