@@ -23,9 +23,9 @@ class CatalogConfigError(ConfigError):
         return self.catalog_error.render()
 
 
-def load_service_catalog(environment: str) -> Catalog:
+def load_service_catalog(environment: str, account: str) -> Catalog:
     try:
-        return load_catalog(environment)
+        return load_catalog(environment, account=account)
     except CatalogError as err:
         raise CatalogConfigError(err) from None
 

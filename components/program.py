@@ -161,7 +161,7 @@ def build() -> None:
     """Validate every setting first, then declare: a bad value stops the run before any resource exists."""
     cfg = load_stack_config()
     # The service catalog too: a bad HOCON file stops the run here.
-    catalog = load_service_catalog(cfg.environment)
+    catalog = load_service_catalog(cfg.environment, cfg.account_id)
     public = {s.name: s.hostname for s in catalog.services if s.hostname is not None}
     problems = list(check_public_hostnames(cfg.edge, public))
     if problems:

@@ -29,7 +29,7 @@ def repository(stack: str, service: str) -> str:
 def _program() -> None:
     """The apps layer alone, with stand-ins for what the cluster, registry and edge provide."""
     cfg = load_stack_config()
-    catalog = load_service_catalog(cfg.environment)
+    catalog = load_service_catalog(cfg.environment, cfg.account_id)
     aws_provider = aws.Provider("aws", region=cfg.region)  # type: ignore[arg-type]
     k8s_provider = k8s.Provider("k8s", kubeconfig="{}")
     Apps(
