@@ -12,6 +12,8 @@ from .errors import Problem
 from .network import LOG_RETENTION_DAYS
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Ten years, the longest the company keeps anything (and CloudWatch's longest finite retention, 3653 days).
+MAX_RETENTION_DAYS = 3653
 # S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
 MIN_IA_TRANSITION_DAYS = 30
 # A delegation answers only as long as one of its name servers does; Route53 hands out four.
@@ -44,17 +46,17 @@ def covered_by(name: str, certificate_names: list[str]) -> bool:
 
 
 class StorageConfig(Section):
-    log_retention_days: int = Field(default=365, ge=1)
-    log_transition_days: int = Field(default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS)
-    backup_retention_days: int = Field(default=90, ge=7)
-    noncurrent_version_days: int = Field(default=30, ge=1)
-    abort_incomplete_upload_days: int = Field(default=7, ge=1)
+    log_retention_days: int = Field(default=365, ge=1, le=MAX_RETENTION_DAYS)
+    log_transition_days: int = Field(default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS, le=MAX_RETENTION_DAYS)
+    backup_retention_days: int = Field(default=90, ge=7, le=MAX_RETENTION_DAYS)
+    noncurrent_version_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, le=365)
 
 
 class RegistryConfig(Section):
-    keep_releases: int = Field(default=20, ge=1)
-    snapshot_days: int = Field(default=14, ge=1)
-    untagged_days: int = Field(default=1, ge=1)
+    keep_releases: int = Field(default=20, ge=1, le=1000)
+    snapshot_days: int = Field(default=14, ge=1, le=MAX_RETENTION_DAYS)
+    untagged_days: int = Field(default=1, ge=1, le=365)
 
 
 class EdgeConfig(Section):

@@ -18,7 +18,7 @@ QUORUM_SYSTEMS = ("elasticsearch", "rabbitmq", "mongodb", "redis")
 # Prod survives the loss of a zone: quorum systems run this many replicas, one per zone.
 PROD_QUORUM_REPLICAS = 3
 
-_QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _K8S_CRON = re.compile(r"^(\S+\s+){4}\S+$")  # five fields, as Kubernetes CronJobs take them
 _ES_CRON = re.compile(r"^(\S+\s+){5,6}\S+$")  # Elasticsearch's cron: seconds first, 6 or 7 fields
 

@@ -12,7 +12,7 @@ from .errors import Problem
 
 class ReleaseConfig(Section):
     # x.y.z-SNAPSHOT in test, x.y.z-rc.N in staging, x.y.z in prod (check_release).
-    version: str = Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+    version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 
 
 def check_release(environment: str, release: ReleaseConfig) -> Iterator[Problem]:

@@ -39,7 +39,7 @@ class StackConfig(Section):
     environment: Environment
     region: str
     # The one AWS account this stack may touch: the provider refuses any other credentials.
-    account_id: str = Field(pattern=r"^\d{12}$")
+    account_id: str = Field(pattern=r"^[0-9]{12}$")  # [0-9]: \d accepts other scripts' digits
     network: NetworkConfig
     cluster: ClusterConfig
     node_pools: NodePoolsConfig
@@ -168,6 +168,15 @@ def load_stack_config() -> StackConfig:
             sections[key] = "[secret]"  # an unknown secret: reported by name, its value never read
             continue
         sections[key] = decode_config_value(config.get(key) or "")
+    plaintext = [key for key in sorted(SECRET_KEYS) if f"{PROJECT}:{key}" in _config_keys() and not runtime_config.is_config_secret(f"{PROJECT}:{key}")]
+    if plaintext:
+        raise ConfigError(
+            source,
+            [
+                Problem(f"{PROJECT}:{key}", "[redacted]", f"committed in plain text: rotate it, then `pulumi config set --secret {PROJECT}:{key} <value>`")
+                for key in plaintext
+            ],
+        )
     cfg = parse_stack_config(stack, pulumi.Config("aws").get("region"), sections, source)
     unset = [key for key in required_secrets(cfg) if runtime_config.get_config(f"{PROJECT}:{key}") is None]
     if unset:

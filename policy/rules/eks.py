@@ -3,6 +3,7 @@
 from collections.abc import Iterator, Sequence
 
 from settings.aws_catalog import SUPPORTED_KUBERNETES_VERSIONS
+from settings.base import covers_everything
 
 from .base import Registry, Resource, as_list, dig, of_type, truthy
 
@@ -52,7 +53,7 @@ def secrets_encryption(cluster: Resource) -> Iterator[str]:
 @rules.resource("eks-endpoint-limited", "The API endpoint is private, or public only to listed CIDRs, never the world.", CLUSTERS)
 def endpoint_limited(cluster: Resource) -> Iterator[str]:
     public, cidrs = _endpoint(cluster)
-    if public and (not cidrs or any(c in ("0.0.0.0/0", "::/0") for c in cidrs)):
+    if public and (not cidrs or covers_everything(cidrs)):
         yield f"public endpoint open to {cidrs or ['0.0.0.0/0 (default)']}"
 
 
