@@ -44,7 +44,9 @@ class _StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(problem="anchors and aliases (&name, *name) are not allowed in a stack file", problem_mark=event.start_mark)
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (&name, *name) are not allowed in a stack file", problem_mark=event.start_mark
+            )
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
@@ -52,7 +54,9 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, Hashable) and key in seen:
-                raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r} (YAML would keep only the last)", problem_mark=key_node.start_mark)
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (YAML would keep only the last)", problem_mark=key_node.start_mark
+                )
             if isinstance(key, Hashable):
                 seen.add(key)
         return super().construct_mapping(node, deep)

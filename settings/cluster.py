@@ -103,7 +103,9 @@ def check_endpoint(environment: str, cluster: ClusterConfig) -> Iterator[Problem
         )
     if environment == "prod" and covers_everything(cluster.public_access_cidrs):
         yield Problem(
-            "cluster.publicAccessCidrs", [str(c) for c in cluster.public_access_cidrs], "prod's API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)"
+            "cluster.publicAccessCidrs",
+            [str(c) for c in cluster.public_access_cidrs],
+            "prod's API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)",
         )
 
 

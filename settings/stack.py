@@ -168,12 +168,20 @@ def load_stack_config() -> StackConfig:
             sections[key] = "[secret]"  # an unknown secret: reported by name, its value never read
             continue
         sections[key] = decode_config_value(config.get(key) or "")
-    plaintext = [key for key in sorted(SECRET_KEYS) if f"{PROJECT}:{key}" in _config_keys() and not runtime_config.is_config_secret(f"{PROJECT}:{key}")]
+    plaintext = [
+        key
+        for key in sorted(SECRET_KEYS)
+        if f"{PROJECT}:{key}" in _config_keys() and not runtime_config.is_config_secret(f"{PROJECT}:{key}")
+    ]
     if plaintext:
         raise ConfigError(
             source,
             [
-                Problem(f"{PROJECT}:{key}", "[redacted]", f"committed in plain text: rotate it, then `pulumi config set --secret {PROJECT}:{key} <value>`")
+                Problem(
+                    f"{PROJECT}:{key}",
+                    "[redacted]",
+                    f"committed in plain text: rotate it, then `pulumi config set --secret {PROJECT}:{key} <value>`",
+                )
                 for key in plaintext
             ],
         )
