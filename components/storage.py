@@ -33,7 +33,7 @@ class StorageArgs:
     account_id: str
     region: str
     config: StorageConfig
-    # Protect and retain the irreplaceable buckets (assets, backups) and their key.
+    # Protect and retain the irreplaceable buckets (assets, backups, logs) and their key.
     keep: bool
 
 
@@ -193,7 +193,8 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.logs, logs_block = self._bucket(f"{name}-logs", "logs", kms_key_arn=None, opts=pulumi.ResourceOptions(parent=self))
+        # Access logs are audit evidence: kept like the data.
+        self.logs, logs_block = self._bucket(f"{name}-logs", "logs", kms_key_arn=None, opts=kept)
         self.logs_policy = aws.s3.BucketPolicy(
             f"{name}-logs",
             bucket=self.logs.id,

@@ -116,8 +116,14 @@ REPO = res(
     retain_on_delete=True,
 )
 BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "backups"}}, "backups", protect=True, retain_on_delete=True)
-LOGS_BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "logs"}}, "logs")
+LOGS_BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "logs"}}, "logs", protect=True, retain_on_delete=True)
 TLS_ONLY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+LOG_GRANT = {
+    "Effect": "Allow",
+    "Principal": {"Service": "logging.s3.amazonaws.com"},
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::l/*",
+}
 LIFECYCLE_RULES = {
     "rules": [
         {
@@ -156,7 +162,14 @@ BUCKETS_OK = [
     BUCKET,
     LOGS_BUCKET,
     *s3_companions(BUCKET),
-    *s3_companions(LOGS_BUCKET, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}),
+    *s3_companions(LOGS_BUCKET, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})[:-1],
+    # The log target is known by the log delivery its policy admits (never by its tag).
+    res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        {"policy": {"Statement": [*TLS_ONLY["Statement"], LOG_GRANT]}},
+        "logs-pol",
+        deps=(LOGS_BUCKET.urn,),
+    ),
     res("aws:s3/bucketLogging:BucketLogging", {"targetPrefix": "s3/"}, "log", deps=(BUCKET.urn, LOGS_BUCKET.urn)),
 ]
 HEADERS = res(
@@ -202,6 +215,7 @@ STORAGE_CLASS = res(
         "allowVolumeExpansion": True,
         "parameters": {"encrypted": "true"},
         "volumeBindingMode": "WaitForFirstConsumer",
+        "metadata": {"name": "data"},
     },
     "data",
 )
@@ -235,7 +249,7 @@ STS = k8s(
     "apps/v1",
     {
         **WORKLOAD_SPEC,
-        "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "data"}}],
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
     },
     "redis",
@@ -429,6 +443,7 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "data-retained": ([KEY, ZONE, BUCKET, REPO, LOGS_BUCKET], [res(BUCKET.type, BUCKET.inputs, "b", retain_on_delete=False)]),
     "kms-key-hygiene": ([KEY], [changed(KEY, enableKeyRotation=False, deletionWindowInDays=7)]),
     "data-storage-class": ([STORAGE_CLASS], [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False)]),
+    "data-claims-retained": ([STORAGE_CLASS, STS], [changed(STORAGE_CLASS, reclaimPolicy="Delete"), STS]),
     "data-pvc-retention": ([STS], [changed(STS, spec={**STS.inputs["spec"], "persistentVolumeClaimRetentionPolicy": None})]),
     "data-es-snapshots": ([ES, SLM_JOB], [ES]),
     "data-mongodb-backups": ([MONGO, DUMP_JOB], [MONGO]),
