@@ -306,6 +306,7 @@ DUMP_JOB = k8s(
     "CronJob",
     "batch/v1",
     {
+        "schedule": "0 18 * * *",
         "jobTemplate": {
             "spec": {
                 "template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", "mongodump --archive | aws s3 cp - s3://b/x"]}]}}
