@@ -311,7 +311,7 @@ DUMP_JOB = k8s(
             "spec": {
                 "template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", "mongodump --archive | aws s3 cp - s3://b/x"]}]}}
             }
-        }
+        },
     },
     "dump",
     "data",

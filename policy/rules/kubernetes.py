@@ -308,7 +308,8 @@ def _allows_all(rule: Any, peers_key: str) -> bool:
     if not isinstance(rule, dict) or rule.get("ports"):
         return False
     peers = as_list(rule.get(peers_key))
-    return not peers or any(covers_everything([dig(p, "ipBlock", "cidr")]) and not dig(p, "ipBlock", "except") for p in peers)
+    blocks = [dig(p, "ipBlock", "cidr") for p in peers if not dig(p, "ipBlock", "except")]
+    return not peers or covers_everything(b for b in blocks if b)
 
 
 @rules.stack(
