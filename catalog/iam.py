@@ -37,7 +37,7 @@ def escalations(action: str) -> list[str]:
 
 
 def stack_bucket_prefix(environment: str) -> str:
-    return f"insight-{environment}-"  # components/storage.py: bucket_name
+    return f"insight-{environment}-"  # components/aws/storage.py: bucket_name
 
 
 def resource_problems(arn: str, environment: str, account: str | None) -> Iterator[str]:

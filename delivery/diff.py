@@ -1,6 +1,6 @@
 """What a change does to a stack, from two offline previews: a pure function of two lists of records.
 
-Resources are matched by URN. Inputs are compared property by property (dict key order never matters);
+Resources are matched by URN, or as the engine does, by an old URN that a new resource aliases. Inputs are compared property by property (dict key order never matters);
 secrets stay masked, and a secret counts as changed only when both previews carry its keyed digest and
 the digests differ. A change to a property that the provider cannot update in place is a replacement,
 shouted about when the resource is stateful or protected.
@@ -197,8 +197,31 @@ def dependents(records: Sequence[Record], urn: str) -> set[str]:
     return found
 
 
+def aliased_olds(base: Sequence[Record], head: Sequence[Record]) -> dict[str, str]:
+    """Old URN -> the new URN the engine moves it to: the first alias of a new resource that only the base has."""
+    olds, news = {r.urn for r in base}, {r.urn for r in head}
+    moved: dict[str, str] = {}
+    for r in head:
+        if r.urn not in olds:
+            alias = next((a for a in r.aliases if a in olds and a not in news and a not in moved), None)
+            if alias is not None:
+                moved[alias] = r.urn
+    return moved
+
+
+def _renamed(value: Any, moved: dict[str, str]) -> Any:
+    """References to moved resources under their new URNs, as the engine rewrites them in its state."""
+    if isinstance(value, dict):
+        return {k: _renamed(v, moved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, moved) for v in value]
+    return moved.get(value, value) if isinstance(value, str) else value
+
+
 def diff_records(stack: str, base: Sequence[Record], head: Sequence[Record]) -> StackDiff:
-    before, after = {r.urn: r for r in base}, {r.urn: r for r in head}
+    moved = aliased_olds(base, head)
+    before = {moved.get(r.urn, r.urn): replace(r, inputs=_renamed(r.inputs, moved)) if moved else r for r in base}
+    after = {r.urn: r for r in head}
     changes: list[ResourceChange] = []
     for urn in sorted(before.keys() | after.keys()):
         old, new = before.get(urn), after.get(urn)

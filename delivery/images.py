@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from catalog import CatalogError, load_catalog
-from components.registry import repository_name
+from components.aws.registry import repository_name
 from offline.stackfile import read_stack_file
 from settings import PROJECT
 

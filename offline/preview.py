@@ -15,6 +15,7 @@ from pathlib import Path
 
 from settings import ENVIRONMENTS, ConfigError
 
+from .drills_hook import drill_failures, write_drills
 from .manifests import write_manifests
 from .policies import mandatory_violations
 from .runner import ROOT, Run, run_stack
@@ -33,11 +34,11 @@ def write_summary(run: Run, out: Path) -> None:
 
 
 # Later concerns (rendered manifests, diffs) add their writers here.
-WRITERS: list[Writer] = [write_resources, write_summary, write_manifests]
+WRITERS: list[Writer] = [write_resources, write_summary, write_manifests, write_drills]
 
 # Checks return one line per failure; any failure makes the preview exit 1.
 Check = Callable[[Run], list[str]]
-CHECKS: list[Check] = [mandatory_violations]
+CHECKS: list[Check] = [mandatory_violations, drill_failures]
 
 
 def preview(stack: str, build_dir: Path, root: Path = ROOT) -> Run:

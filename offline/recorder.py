@@ -9,6 +9,8 @@ from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import alias_pb2
+from pulumi.runtime.settings import get_project, get_stack
 
 # Signatures the Pulumi wire format uses for special values.
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -42,6 +44,8 @@ class Record:
     replace_on_changes: list[str] = field(default_factory=list)
     # Property path ("data.password") -> keyed digest of the masked secret there (see DIGEST_KEY_ENV).
     secret_digests: dict[str, str] = field(default_factory=dict)
+    # Earlier URNs the engine would match this resource to (its `aliases`, and those its parents' aliases imply).
+    aliases: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,12 +139,85 @@ def _refs_as_urns(value: Any) -> Any:
     return value
 
 
+# URNs and aliases as the engine makes them, not as the SDK's mock monitor does. Facts, from pulumi/pulumi
+# (tag v3.259.0, the newest in the stored snapshot; v3.272.0 is not in it, and these files are unchanged
+# from v3.259.0 to the snapshot's head of 2026-08-21):
+# - sdk/go/common/resource/urn.go `NewURN`: the type part is `<parent's qualified type>$<type>`, or just
+#   `<type>` when there is no parent or the parent's type is the root stack type (`pulumi:pulumi:Stack`,
+#   sdk/go/common/tokens/stack_type.go); pkg/resource/deploy/deployment.go `generateURN` passes the parent
+#   URN's whole `QualifiedType()`. The root stack is `pulumi:pulumi:Stack::<project>-<stack>` (resource/stack.go).
+# - pulumi 3.272.0's Python mocks (pulumi/runtime/mocks.py `MockMonitor.make_urn`) keep only the parent's
+#   last type and keep `pulumi:pulumi:Stack$` for top-level resources: not what the engine assigns.
+# - pkg/resource/deploy/step_generator.go `generateAliases`, `collapseAliasToUrn`, `inheritedChildAlias` and
+#   resource/alias.go `CreateURN`: an alias spec defaults to the resource's own name, type and parent (the
+#   root stack counts as no parent); a child inherits an alias from its parent's alias, with the parent's name
+#   prefix of its own name swapped for the old one. The engine multiplies out the one parent alias that matched
+#   old state; without old state here, every candidate is kept (the diff then matches the first one present).
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+_NAME_DELIMITER = "::"
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split(_NAME_DELIMITER)[2]
+
+
+def _urn_name(urn: str) -> str:
+    return urn.split(_NAME_DELIMITER, 3)[3]
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    qualified = type_
+    if parent and _qualified_type(parent) != ROOT_STACK_TYPE:
+        qualified = f"{_qualified_type(parent)}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def _inherited_alias(type_: str, name: str, *, parent: str, parent_alias: str, stack: str, project: str) -> str:
+    """A child of an aliased parent is also known under that alias (renamed along if it took the parent's name)."""
+    parent_name = _urn_name(parent)
+    if name.startswith(parent_name):
+        name = _urn_name(parent_alias) + name[len(parent_name) :]
+    return engine_urn(stack, project, parent_alias, type_, name)
+
+
 class RecordingMonitor(MockMonitor):
     def __init__(self, mocks):
         super().__init__(mocks)
         self.records: list[Record] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+        self._aliases: dict[str, list[str]] = {}  # URN -> its alias URNs, for its children to inherit
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN; the stock monitor also hands it back to the SDK (parents, dependencies, provider refs)."""
+        return engine_urn(get_stack(), get_project(), parent, type_, name)
+
+    def _alias_urns(self, request) -> list[str]:
+        stack, project, parent = get_stack(), get_project(), request.parent
+        own: list[str] = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                own.append(alias.urn)
+                continue
+            own.extend(self._spec_urns(alias.spec, request, stack, project))
+        inherited = [
+            _inherited_alias(type_, name, parent=parent, parent_alias=parent_alias, stack=stack, project=project)
+            for parent_alias in self._aliases.get(parent, [])
+            for type_, name in [(request.type, request.name), *((_qualified_type(a).split("$")[-1], _urn_name(a)) for a in own)]
+        ]
+        return list(dict.fromkeys([*own, *inherited]))
+
+    def _spec_urns(self, spec: alias_pb2.Alias.Spec, request, stack: str, project: str) -> list[str]:
+        name, type_ = spec.name or request.name, spec.type or request.type
+        stack, project = spec.stack or stack, spec.project or project
+        if spec.noParent:
+            parents = [""]
+        elif spec.parentUrn:
+            # An old parent that moved itself is found under its own aliases.
+            parents = [spec.parentUrn, *self._aliases.get(spec.parentUrn, [])]
+        else:
+            parents = [request.parent]
+        return [engine_urn(stack, project, parent, type_, name) for parent in parents]
 
     def RegisterResource(self, request):
         raw = json_format.MessageToDict(request.object)
@@ -151,6 +228,7 @@ class RecordingMonitor(MockMonitor):
             request.object.Clear()
             request.object.update(_refs_as_urns(raw))
         response = super().RegisterResource(request)
+        aliases = self._aliases[response.urn] = self._alias_urns(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
         # A resource passed as an input is a dependency too, as the engine counts it.
@@ -174,6 +252,7 @@ class RecordingMonitor(MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 secret_digests=secret_digests(raw, os.environ.get(DIGEST_KEY_ENV, "")),
+                aliases=aliases,
             )
         )
         return response

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from costing.report import cost_section, deploy_time_section
 from delivery.mermaid import component_graph
 
+from .drills_hook import drills_summary
 from .edge_summary import edge_section
 from .policies import policy_section
 from .runner import Run
@@ -60,6 +61,7 @@ SECTIONS: list[Section] = [
     cost_section,
     deploy_time_section,
     policy_section,
+    drills_summary,
 ]
 
 

@@ -11,12 +11,13 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from catalog import Catalog, load_catalog
-from components.app_service import CONFIG_HASH_ANNOTATION, PublicEdge
-from components.apps import Apps, AppsArgs, load_service_catalog
-from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
+from components.aws.handle import IrsaIdentity, NlbEdge
+from components.k8s.apps import Apps, AppsArgs, load_service_catalog
+from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
 from offline.runner import Run, run_stack
 from settings import ENVIRONMENTS, load_stack_config
+from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 DOMAIN = {"test": "test.insight.example", "staging": "staging.insight.example", "prod": "insight.example"}
 OIDC_URL = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"
@@ -39,9 +40,8 @@ def _program() -> None:
             version=cfg.release.version,
             repository_urls={s.name: repository(cfg.environment, s.name) for s in catalog.services},
             metrics_backend="prometheus",
-            oidc_provider_arn=f"arn:aws:iam::111111111111:oidc-provider/{OIDC_URL}",
-            oidc_provider_url=OIDC_URL,
-            edge=PublicEdge(
+            identity=IrsaIdentity(f"arn:aws:iam::111111111111:oidc-provider/{OIDC_URL}", OIDC_URL),
+            edge=NlbEdge(
                 zone_id="Z0EXAMPLE",
                 domain=DOMAIN[cfg.environment],
                 certificate_arn="arn:aws:acm:us-west-2:111111111111:certificate/example",

@@ -14,8 +14,8 @@ from pyhocon import ConfigFactory
 from catalog import CatalogError, load_catalog
 from catalog.layers import merge, parse, resolve
 from catalog.loader import ROOT
-from components.app_service import iam_policy
-from components.apps import CatalogConfigError
+from components.k8s.apps import CatalogConfigError
+from components.k8s.apps.identity import iam_policy
 from offline.runner import run_stack
 from settings import ENVIRONMENTS, ConfigError
 from settings.endpoints import ENDPOINTS

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.cdn import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED, HSTS_MAX_AGE, MIN_TLS_POLICY
+from components.aws.cdn import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED, HSTS_MAX_AGE, MIN_TLS_POLICY
 
 from .conftest import declared
 from .helpers import aws_provider_of

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from components.cluster import CONTROL_PLANE_LOG_TYPES, POOL_LABEL, SPOT_TAINT_KEY, spread
+from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, spread
 from settings.aws_catalog import INSTANCE_TYPES
+from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 from .conftest import declared
 

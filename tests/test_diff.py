@@ -20,7 +20,7 @@ from offline.stackfile import ROOT
 
 from .conftest import declared
 
-STACK = "pulumi:pulumi:Stack::insight-test"
+STACK = "urn:pulumi:test::insight::pulumi:pulumi:Stack::insight-test"
 
 
 def record(name: str, type_: str, inputs: dict, **options) -> Record:

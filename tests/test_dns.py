@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.dns import CAA_RECORDS, validated_names
+from components.aws.dns import CAA_RECORDS, validated_names
 from offline.runner import run_stack
 
 from .conftest import declared, raw_sections

@@ -4,7 +4,7 @@ logs where the logs bucket admits them, images from the registry's repositories.
 from collections import Counter
 
 from catalog import load_catalog
-from components.storage import LOAD_BALANCER_LOG_PREFIX
+from components.aws.storage import LOAD_BALANCER_LOG_PREFIX
 
 DOMAINS = {"test": "test.insight.example.com", "staging": "staging.insight.example.com", "prod": "insight.example.com"}
 LB_ATTRIBUTES = "service.beta.kubernetes.io/aws-load-balancer-attributes"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from catalog import CatalogError, load_catalog
 from catalog.loader import ROOT
-from components.apps import CatalogConfigError
+from components.k8s.apps import CatalogConfigError
 from settings import ConfigError
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
-from components.platform.foundations import DATA_STORAGE_CLASS, PSA_LEVELS
+from components.k8s.platform.foundations import DATA_STORAGE_CLASS, PSA_LEVELS
 from offline.manifests import manifests
 from offline.runner import Run
 from settings.endpoints import APP_SECRETS, APPS_NAMESPACE, ENDPOINTS, NAMESPACES
+from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 from tests.conftest import declared
 
 CHART = "kubernetes:helm.sh/v4:Chart"

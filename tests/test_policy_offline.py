@@ -9,7 +9,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-import components.cluster as cluster_module
+import components.aws.cluster as cluster_module
 from offline import preview
 from offline.policies import checked_resources, mandatory_violations, policy_section, violations
 from offline.runner import Run, run_stack

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from catalog import load_catalog
-from components.registry import DOCKER_HUB_PREFIX, PUSH_ACTIONS, push_policy
+from components.aws.registry import DOCKER_HUB_PREFIX, PUSH_ACTIONS, push_policy
 from offline.recorder import Record
 
 from .conftest import declared

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.storage import CDN_LOG_PREFIX, LOAD_BALANCER_LOG_PREFIX, S3_ACCESS_LOG_PREFIX, TLS_MIN_VERSION
+from components.aws.storage import CDN_LOG_PREFIX, LOAD_BALANCER_LOG_PREFIX, S3_ACCESS_LOG_PREFIX, TLS_MIN_VERSION
 from settings.edge import StorageConfig
 
 from .conftest import declared

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.iam import irsa_role
-from components.tagging import component_tags
+from components.handle import BackupStore, WorkloadIdentity
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
@@ -56,30 +55,6 @@ PIPELINE = (
 )
 
 
-def snapshot_bucket_policy(bucket_arn: str, key_arn: str) -> str:
-    """Elasticsearch reads and writes snapshots under its own prefix of the backups bucket, nothing else."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": bucket_arn,
-                    "Condition": {"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}/*", SNAPSHOT_PREFIX]}},
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                    "Resource": f"{bucket_arn}/{SNAPSHOT_PREFIX}/*",
-                },
-                # The bucket is encrypted with the stack's backups key.
-                {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key_arn},
-            ],
-        }
-    )
-
-
 def slm_policy(cfg: ElasticsearchConfig) -> dict:
     """Snapshot lifecycle: nightly snapshots of every index, kept `snapshotRetentionDays` days (at least 3 kept)."""
     return {
@@ -100,11 +75,8 @@ class LoggingArgs:
     elasticsearch: ElasticsearchConfig
     kibana: WorkloadConfig
     logstash: WorkloadConfig
-    backups_bucket_name: pulumi.Input[str]
-    backups_bucket_arn: pulumi.Input[str]
-    backups_kms_key_arn: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_provider_url: pulumi.Input[str]
+    backups: BackupStore
+    identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
 
 
@@ -124,21 +96,18 @@ class Logging(pulumi.ComponentResource):
         )
         on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
 
-        role = irsa_role(
+        # Elasticsearch reads and writes snapshots under its own prefix of the backups store, nothing else.
+        grant = args.identity.grant(
             f"{name}-es-snapshots",
-            oidc_provider_arn=args.oidc_provider_arn,
-            oidc_provider_url=args.oidc_provider_url,
             namespace=NAMESPACE,
             service_account=SNAPSHOT_SERVICE_ACCOUNT,
-            inline_policy=pulumi.Output.all(args.backups_bucket_arn, args.backups_kms_key_arn).apply(
-                lambda a: snapshot_bucket_policy(a[0], a[1])
-            ),
-            tags=component_tags("platform"),
+            policy=args.backups.access_policy(SNAPSHOT_PREFIX, read=True),
+            tags={"component": "platform"},
             parent=self,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-es",
-            metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=child,
         )
         zipkin_password = generated_password(f"{name}-zipkin-es", self)
@@ -219,7 +188,7 @@ class Logging(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, users, roles, *args.depends_on]),
         )
-        self._snapshot_job(name, es, args.backups_bucket_name, on_operator)
+        self._snapshot_job(name, es, args.backups.bucket, on_operator)
 
         kb = args.kibana
         kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}

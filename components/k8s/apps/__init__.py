@@ -6,10 +6,11 @@ from dataclasses import dataclass
 import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
+from components.handle import PublicEdge, WorkloadIdentity
 from settings import ConfigError
 from settings.platform import MetricsBackend
 
-from .app_service import AppService, AppServiceArgs, PublicEdge
+from .service import AppService, AppServiceArgs
 
 
 class CatalogConfigError(ConfigError):
@@ -36,9 +37,8 @@ class AppsArgs:
     version: str  # the stack's release: every image's tag
     repository_urls: Mapping[str, pulumi.Input[str]]  # ECR repository URL per service name
     metrics_backend: MetricsBackend
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_provider_url: pulumi.Input[str]
-    edge: PublicEdge
+    identity: WorkloadIdentity
+    edge: PublicEdge | None
 
 
 class Apps(pulumi.ComponentResource):
@@ -59,8 +59,7 @@ class Apps(pulumi.ComponentResource):
                     clients=catalog.clients_of(spec.name),
                     callee_ports={callee: ports[callee] for callee in spec.calls},
                     metrics_backend=args.metrics_backend,
-                    oidc_provider_arn=args.oidc_provider_arn,
-                    oidc_provider_url=args.oidc_provider_url,
+                    identity=args.identity,
                     edge=args.edge if spec.public else None,
                 ),
                 pulumi.ResourceOptions(parent=self),

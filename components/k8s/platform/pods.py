@@ -6,13 +6,11 @@ custom resource's pod template, and the rendered manifests read like the YAML th
 
 from typing import Any
 
-from components.cluster import POOL_LABEL, SPOT_TAINT_KEY
 from settings.platform import ResourcesConfig
+from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 Obj = dict[str, Any]
 
-ZONE_KEY = "topology.kubernetes.io/zone"
-HOST_KEY = "kubernetes.io/hostname"
 # The data tier is preempted and evicted last, the rest of the platform before the apps.
 DATA_PRIORITY_CLASS = "insight-data"
 PLATFORM_PRIORITY_CLASS = "insight-platform"
@@ -56,7 +54,14 @@ def zone_spread(match_labels: dict[str, str], replicas: int) -> list[Obj]:
     if replicas < 2:
         return []
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": match_labels}},
+        # nodeTaintsPolicy Honor: a lost zone's nodes (tainted unreachable) stop counting, so its pods can move.
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": match_labels},
+        },
         {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": match_labels}},
     ]
 

@@ -4,14 +4,12 @@
 # snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
 # pyright: reportArgumentType=false
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.iam import irsa_role
-from components.tagging import component_tags
+from components.handle import BackupStore, WorkloadIdentity
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
@@ -30,20 +28,6 @@ BACKUP_USER = "backup"
 BACKUP_SERVICE_ACCOUNT = "mongodb-backup"
 BACKUP_PREFIX = "mongodb"
 MONGODB_UID = 2000  # MCK's database images run as this uid
-
-
-def backup_bucket_policy(bucket_arn: str, key_arn: str) -> str:
-    """The backup job only adds dumps under its prefix; expiry is the bucket's lifecycle rule."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": f"{bucket_arn}/{BACKUP_PREFIX}/*"},
-                # The bucket is encrypted with the stack's backups key.
-                {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key_arn},
-            ],
-        }
-    )
 
 
 def user(name: str, roles: list[tuple[str, str]]) -> dict:
@@ -71,11 +55,8 @@ def volume_claim(name: str, gib: int) -> dict:
 class MongoDBArgs:
     config: MongoDBConfig
     metrics: MetricsBackend
-    backups_bucket_name: pulumi.Input[str]
-    backups_bucket_arn: pulumi.Input[str]
-    backups_kms_key_arn: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_provider_url: pulumi.Input[str]
+    backups: BackupStore
+    identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
 
 
@@ -155,21 +136,18 @@ class MongoDB(pulumi.ComponentResource):
 
     def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
         """A consistent dump (--oplog) of the replica set, gzipped, copied to S3 under mongodb/<date>.archive.gz."""
-        role = irsa_role(
+        # The backup job only adds dumps under its prefix; expiry is the bucket's lifecycle rule.
+        grant = args.identity.grant(
             f"{name}-backup",
-            oidc_provider_arn=args.oidc_provider_arn,
-            oidc_provider_url=args.oidc_provider_url,
             namespace=NAMESPACE,
             service_account=BACKUP_SERVICE_ACCOUNT,
-            inline_policy=pulumi.Output.all(args.backups_bucket_arn, args.backups_kms_key_arn).apply(
-                lambda a: backup_bucket_policy(a[0], a[1])
-            ),
-            tags=component_tags("platform"),
+            policy=args.backups.access_policy(BACKUP_PREFIX, read=False),
+            tags={"component": "platform"},
             parent=self,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-backup",
-            metadata={"namespace": NAMESPACE, "name": BACKUP_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            metadata={"namespace": NAMESPACE, "name": BACKUP_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
         labels = pods.labels("mongodb-backup")
@@ -220,7 +198,7 @@ class MongoDB(pulumi.ComponentResource):
                                             "-c",
                                             f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
                                         ],
-                                        "env": [{"name": "BUCKET", "value": args.backups_bucket_name}, {"name": "HOME", "value": "/tmp"}],
+                                        "env": [{"name": "BUCKET", "value": args.backups.bucket}, {"name": "HOME", "value": "/tmp"}],
                                         "resources": pods.small_resources("100m", "500m", "256Mi"),
                                         "securityContext": pods.container_security(),
                                         "volumeMounts": [

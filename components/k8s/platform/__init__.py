@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.handle import ClusterHandle
 from settings.endpoints import NAMESPACES
 from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
 
@@ -26,15 +27,7 @@ from .tracing import Tracing, TracingArgs
 class PlatformArgs:
     config: PlatformConfig
     environment: str
-    cluster_name: str
-    region: str
-    vpc_id: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_provider_url: pulumi.Input[str]
-    # The backups bucket (components/storage.py): Elasticsearch snapshots and MongoDB dumps, each under its prefix.
-    backups_bucket_name: pulumi.Input[str]
-    backups_bucket_arn: pulumi.Input[str]
-    backups_kms_key_arn: pulumi.Input[str]
+    cluster: ClusterHandle
 
 
 def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
@@ -73,23 +66,20 @@ class Platform(pulumi.ComponentResource):
             allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
         allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [{"ipBlock": {"cidr": "0.0.0.0/0"}}], namespaces[ECK_NAMESPACE])
 
-        irsa = {"oidc_provider_arn": args.oidc_provider_arn, "oidc_provider_url": args.oidc_provider_url}
-        self.controllers = Controllers(
-            f"{name}-controllers",
-            ControllersArgs(cluster_name=args.cluster_name, region=args.region, vpc_id=args.vpc_id, **irsa),
-            child,
-        )
+        handle = args.cluster
+        if handle.controllers is not None:
+            self.controllers = Controllers(
+                f"{name}-controllers", ControllersArgs(cluster_name=handle.name, cloud=handle.controllers, identity=handle.identity), child
+            )
         self.logging = Logging(
             f"{name}-logging",
             LoggingArgs(
                 elasticsearch=cfg.elasticsearch,
                 kibana=cfg.kibana,
                 logstash=cfg.logstash,
-                backups_bucket_name=args.backups_bucket_name,
-                backups_bucket_arn=args.backups_bucket_arn,
-                backups_kms_key_arn=args.backups_kms_key_arn,
+                backups=handle.backups,
+                identity=handle.identity,
                 depends_on=ready,
-                **irsa,
             ),
             child,
         )
@@ -104,18 +94,16 @@ class Platform(pulumi.ComponentResource):
             ),
             child,
         )
-        self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=args.cluster_name, depends_on=ready), child)
+        self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
         self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready), child)
         self.mongodb = MongoDB(
             f"{name}-mongodb",
             MongoDBArgs(
                 config=cfg.mongodb,
                 metrics=backend,
-                backups_bucket_name=args.backups_bucket_name,
-                backups_bucket_arn=args.backups_bucket_arn,
-                backups_kms_key_arn=args.backups_kms_key_arn,
+                backups=handle.backups,
+                identity=handle.identity,
                 depends_on=ready,
-                **irsa,
             ),
             child,
         )

@@ -7,10 +7,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import POOL_LABEL
-from components.iam import irsa_role
-from components.tagging import component_tags
+from components.handle import CloudControllers, WorkloadIdentity
 from settings import versions
+from settings.scheduling import POOL_LABEL
 
 from .pods import small_resources
 
@@ -144,32 +143,29 @@ def on_reserved_pool() -> dict[str, Any]:
 @dataclass(frozen=True)
 class ControllersArgs:
     cluster_name: str
-    region: str
-    vpc_id: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_provider_url: pulumi.Input[str]
+    cloud: CloudControllers
+    identity: WorkloadIdentity
 
 
 class Controllers(pulumi.ComponentResource):
     def __init__(self, name: str, args: ControllersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Controllers", name, None, opts)
-        tags = component_tags("platform")
-        irsa = {"oidc_provider_arn": args.oidc_provider_arn, "oidc_provider_url": args.oidc_provider_url, "namespace": KUBE_SYSTEM}
-        lbc_role = irsa_role(
+        cloud, tags = args.cloud, {"component": "platform"}
+        lbc = args.identity.grant(
             f"{name}-lbc",
+            namespace=KUBE_SYSTEM,
             service_account=LBC_SERVICE_ACCOUNT,
-            inline_policy=json.dumps(load_balancer_controller_policy(args.cluster_name)),
+            policy=json.dumps(load_balancer_controller_policy(args.cluster_name)),
             tags=tags,
             parent=self,
-            **irsa,
         )
-        autoscaler_role = irsa_role(
+        autoscaler = args.identity.grant(
             f"{name}-autoscaler",
+            namespace=KUBE_SYSTEM,
             service_account=AUTOSCALER_SERVICE_ACCOUNT,
-            inline_policy=json.dumps(autoscaler_policy(args.cluster_name)),
+            policy=json.dumps(autoscaler_policy(args.cluster_name)),
             tags=tags,
             parent=self,
-            **irsa,
         )
         chart = versions.AWS_LOAD_BALANCER_CONTROLLER
         self.load_balancer_controller = k8s.helm.v4.Chart(
@@ -181,13 +177,13 @@ class Controllers(pulumi.ComponentResource):
             values={
                 "clusterName": args.cluster_name,
                 # Pods cannot reach the instance metadata (hop limit 1): region and VPC are given.
-                "region": args.region,
-                "vpcId": args.vpc_id,
+                "region": cloud.region,
+                "vpcId": cloud.vpc_id,
                 "replicaCount": 2,
                 "serviceAccount": {
                     "create": True,
                     "name": LBC_SERVICE_ACCOUNT,
-                    "annotations": {"eks.amazonaws.com/role-arn": lbc_role.arn},
+                    "annotations": lbc.annotations,
                 },
                 "nodeSelector": on_reserved_pool(),
                 "resources": small_resources("100m", "500m", "256Mi"),
@@ -203,13 +199,13 @@ class Controllers(pulumi.ComponentResource):
             namespace=KUBE_SYSTEM,
             values={
                 "autoDiscovery": {"clusterName": args.cluster_name},
-                "awsRegion": args.region,
+                "awsRegion": cloud.region,
                 "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
                 "rbac": {
                     "serviceAccount": {
                         "create": True,
                         "name": AUTOSCALER_SERVICE_ACCOUNT,
-                        "annotations": {"eks.amazonaws.com/role-arn": autoscaler_role.arn},
+                        "annotations": autoscaler.annotations,
                     }
                 },
                 "extraArgs": {"expander": "priority", "balance-similar-node-groups": True, "skip-nodes-with-local-storage": False},
@@ -219,4 +215,4 @@ class Controllers(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"loadBalancerControllerRoleArn": lbc_role.arn, "autoscalerRoleArn": autoscaler_role.arn})
+        self.register_outputs({"loadBalancerControllerRoleArn": lbc.principal, "autoscalerRoleArn": autoscaler.principal})

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
+from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 from .iam import account_administers_key, assume_role_policy, irsa_role
 from .tagging import component_tags
@@ -25,11 +26,6 @@ NODE_POLICIES = [
 ]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-
-# Scheduling contract with the Kubernetes layer: stateful pods select the reserved pool,
-# only pods that tolerate the spot taint may land on spot nodes.
-POOL_LABEL = "insight.io/pool"
-SPOT_TAINT_KEY = "insight.io/spot"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The one seam between the layers: all that the Kubernetes layer receives from whoever provides the cluster.
+
+The AWS layer produces a handle for EKS (`components/aws/handle.py`); a target without AWS produces its own.
+The Kubernetes layer reads only the types below, never a module of the AWS layer.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a service account needs so that its pods act as a cloud identity."""
+
+    annotations: Mapping[str, pulumi.Input[str]]  # on the ServiceAccount
+    principal: pulumi.Input[str] | None  # the identity pods act as (an IAM role ARN), for outputs
+
+
+class WorkloadIdentity(Protocol):
+    def grant(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        service_account: str,
+        policy: pulumi.Input[str] | None,
+        tags: Mapping[str, str],
+        parent: pulumi.Resource,
+    ) -> Grant:
+        """An identity for one service account with exactly `policy` (None: no cloud permissions)."""
+        ...
+
+
+class BackupStore(Protocol):
+    """Where snapshots and dumps go: a bucket, each writer under its own prefix."""
+
+    @property
+    def bucket(self) -> pulumi.Input[str]: ...
+
+    def access_policy(self, prefix: str, *, read: bool) -> pulumi.Input[str]:
+        """The permissions of a writer under `prefix`; `read` also lets it list, read and delete there."""
+        ...
+
+
+class PublicEdge(Protocol):
+    """How a public service is reached from the internet: its load balancer and its DNS name."""
+
+    @property
+    def load_balancer_class(self) -> str: ...
+
+    def load_balancer_annotations(self, service: str, health_port: int, health_path: str) -> pulumi.Input[Mapping[str, str]]:
+        """The public load balancer of `service`, health-checked on its admin port."""
+        ...
+
+    def publish(self, name: str, hostname: str, target: pulumi.Input[str], parent: pulumi.Resource) -> pulumi.Output[str]:
+        """Point `hostname` (a label under the stack's domain) at `target`; the fully qualified name."""
+        ...
+
+
+@dataclass(frozen=True)
+class CloudControllers:
+    """What the cloud's in-cluster controllers (load balancers, node autoscaling) need beside the cluster's name."""
+
+    region: str
+    vpc_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    name: str  # the cluster's name, as its controllers and agents report it
+    # Every provider the Kubernetes layer's resources use, the `kubernetes` one among them; passed on unread.
+    providers: Sequence[pulumi.ProviderResource]
+    identity: WorkloadIdentity
+    backups: BackupStore
+    images: Mapping[str, pulumi.Input[str]]  # image repository per catalog service
+    edge: PublicEdge | None  # None: nothing of this stack is public
+    controllers: CloudControllers | None  # None: the cluster's owner runs its own
+
+    def options(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=list(self.providers), depends_on=list(depends_on))

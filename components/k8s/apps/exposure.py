@@ -1,0 +1,116 @@
+"""Who reaches a service: its Service (a public load balancer and DNS name when the catalog says so) and its NetworkPolicy."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.core.v1 import ServicePortArgs, ServiceSpecArgs
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs
+from pulumi_kubernetes.networking.v1 import (
+    IPBlockArgs,
+    NetworkPolicyEgressRuleArgs,
+    NetworkPolicyIngressRuleArgs,
+    NetworkPolicyPeerArgs,
+    NetworkPolicyPortArgs,
+    NetworkPolicySpecArgs,
+)
+
+from catalog import SERVICE_PORT, ServiceSpec
+from components.handle import PublicEdge
+from settings.endpoints import ENDPOINTS, NAMESPACES
+
+from .workload import NAME_LABEL, object_metadata, selector
+
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+def _peer_namespace(namespace: str, pods: dict[str, str] | None = None) -> NetworkPolicyPeerArgs:
+    return NetworkPolicyPeerArgs(
+        namespace_selector=LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
+        pod_selector=LabelSelectorArgs(match_labels=pods) if pods else None,
+    )
+
+
+def _tcp(*ports: int) -> list[NetworkPolicyPortArgs]:
+    return [NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+
+def network_policy_spec(spec: ServiceSpec, clients: tuple[str, ...], callee_ports: dict[str, int]) -> NetworkPolicySpecArgs:
+    """Ingress only from declared clients (the internet too for public services) and the metrics scraper;
+    egress only to DNS, the infra endpoints and services its config names, and HTTPS outside the VPC."""
+    http = _tcp(spec.deploy.port)
+    ingress = [
+        NetworkPolicyIngressRuleArgs(
+            from_=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs(match_labels={NAME_LABEL: c}))], ports=http
+        )
+        for c in clients
+    ]
+    if spec.public:
+        # target type ip: the NLB connects to the pods' port itself.
+        ingress.append(NetworkPolicyIngressRuleArgs(from_=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0"))], ports=http))
+    ingress.append(NetworkPolicyIngressRuleArgs(from_=[_peer_namespace(NAMESPACES["monitoring"])], ports=_tcp(spec.deploy.probes.port)))
+    dns = [NetworkPolicyPortArgs(protocol="UDP", port=53), NetworkPolicyPortArgs(protocol="TCP", port=53)]
+    egress = [NetworkPolicyEgressRuleArgs(to=[_peer_namespace("kube-system", {"k8s-app": "kube-dns"})], ports=dns)]
+    egress += [
+        NetworkPolicyEgressRuleArgs(to=[_peer_namespace(ENDPOINTS[name].namespace)], ports=_tcp(ENDPOINTS[name].port)) for name in spec.uses
+    ]
+    egress += [
+        NetworkPolicyEgressRuleArgs(
+            to=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs(match_labels={NAME_LABEL: callee}))], ports=_tcp(callee_ports[callee])
+        )
+        for callee in spec.calls
+    ]
+    # Sentry and the AWS APIs (STS for IRSA) answer on HTTPS outside the VPC.
+    egress.append(
+        NetworkPolicyEgressRuleArgs(
+            to=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0", except_=PRIVATE_RANGES))], ports=_tcp(443)
+        )
+    )
+    return NetworkPolicySpecArgs(
+        pod_selector=LabelSelectorArgs(match_labels=selector(spec)), policy_types=["Ingress", "Egress"], ingress=ingress, egress=egress
+    )
+
+
+def network_policy(
+    name: str, spec: ServiceSpec, version: str, *, clients: tuple[str, ...], callee_ports: dict[str, int], parent: pulumi.Resource
+) -> k8s.networking.v1.NetworkPolicy:
+    return k8s.networking.v1.NetworkPolicy(
+        f"{name}-netpol",
+        metadata=object_metadata(spec, version, spec.name),
+        spec=network_policy_spec(spec, clients, callee_ports),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def load_balancer_hostname(status: k8s.core.v1.outputs.ServiceStatus | None) -> str:
+    """The load balancer's DNS name from the Service status (the provider waits for it before the Service is ready)."""
+    ingress = status.load_balancer.ingress if status is not None and status.load_balancer is not None else None
+    if not ingress or not ingress[0].hostname:
+        raise ValueError("the Service has no load balancer hostname in its status")
+    return ingress[0].hostname
+
+
+def service(name: str, spec: ServiceSpec, version: str, edge: PublicEdge | None, parent: pulumi.Resource) -> k8s.core.v1.Service:
+    """In-cluster on the catalog's service port; a public service behind the edge's load balancer on 443."""
+    public = edge if spec.public else None
+    annotations = (
+        public.load_balancer_annotations(spec.name, spec.deploy.probes.port, spec.deploy.probes.readiness.path) if public else None
+    )
+    return k8s.core.v1.Service(
+        f"{name}-service",
+        metadata=object_metadata(spec, version, spec.name, annotations),
+        spec=ServiceSpecArgs(
+            type="LoadBalancer" if public else "ClusterIP",
+            load_balancer_class=public.load_balancer_class if public else None,
+            selector=selector(spec),
+            ports=[
+                ServicePortArgs(
+                    name="https" if public else "http", port=443 if public else SERVICE_PORT, target_port="http", protocol="TCP"
+                )
+            ],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def publish(name: str, spec: ServiceSpec, edge: PublicEdge, svc: k8s.core.v1.Service, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The service's public name, pointing at its load balancer."""
+    return edge.publish(f"{name}-dns", spec.hostname or "", svc.status.apply(load_balancer_hostname), parent)

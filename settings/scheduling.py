@@ -1,0 +1,9 @@
+"""Scheduling contract between the node pools (AWS layer) and the pods (Kubernetes layer).
+
+Stateful pods select the reserved pool; only pods that tolerate the spot taint may land on spot nodes.
+"""
+
+POOL_LABEL = "insight.io/pool"
+SPOT_TAINT_KEY = "insight.io/spot"
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOST_KEY = "kubernetes.io/hostname"
