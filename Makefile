@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STACK ?= test
 STACKS := test staging prod
 
-.PHONY: help install scan-install scan preview preview-all test check lint typecheck clean bench
+.PHONY: help install policy-pack scan-install scan preview preview-all test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
@@ -14,6 +14,7 @@ help:
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
+	@echo "make policy-pack                        policy/.venv, for pulumi preview|up --policy-pack policy"
 	@echo "make bench                              preview vs SDK floor, catalog scaling, test suite wall time"
 	@echo "make scan [STACK=...]                    checkov over build/<stack>/manifests (after make preview)"
 
@@ -31,9 +32,17 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 scan: install scan-install
 	$(BIN)/python -m policy.manifest_scan build/$(STACK)/manifests
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt policy/requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# The CrossGuard pack runs in its own virtualenv (policy/PulumiPolicy.yaml), from its own requirements.
+policy-pack: policy/.venv/.installed
+
+policy/.venv/.installed: policy/requirements.txt constraints.txt
+	test -x policy/.venv/bin/python || $(PYTHON) -m venv policy/.venv
+	policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt -c constraints.txt
 	touch $@
 
 # With BASE=<git ref>, the base revision is previewed too (in a temporary worktree) and diffed.

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +66,24 @@ def github(token: str) -> Api:
     return call
 
 
-def main(argv: list[str] | None = None, environ: dict[str, str] | None = None, api: Api | None = None) -> int:
+def post(key: str, body: str, environ: Mapping[str, str], api: Api | None = None) -> str:
+    """Post `body` as this key's comment on the build's pull request; returns the line that says what happened."""
+    url, token = environ.get("CIRCLE_PULL_REQUEST", ""), environ.get("GITHUB_TOKEN", "")
+    if not url or not token:
+        return f"{key}: not posted ({'no pull request' if not url else 'no GITHUB_TOKEN'})"
+    repo, number = pull_request(url)
+    return f"{key}: {upsert_comment(api or github(token), repo, number, key, body)} on {url}"
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, api: Api | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m delivery.pr_comment", description=__doc__)
     parser.add_argument("key", help="one comment per key, e.g. offline-diff-prod")
     parser.add_argument("file", type=Path)
     parser.add_argument("--code", action="store_true", help="show the file as a diff code block (pulumi preview --diff output)")
     args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
-    url, token = env.get("CIRCLE_PULL_REQUEST", ""), env.get("GITHUB_TOKEN", "")
-    if not url or not token:
-        print(f"{args.key}: not posted ({'no pull request' if not url else 'no GITHUB_TOKEN'})")
-        return 0
-    repo, number = pull_request(url)
     body = comment_body(args.key, args.file.read_text(), args.code, env.get("CIRCLE_BUILD_URL", ""))
-    print(f"{args.key}: {upsert_comment(api or github(token), repo, number, args.key, body)} on {url}")
+    print(post(args.key, body, env, api))
     return 0
 
 

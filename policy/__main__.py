@@ -6,13 +6,8 @@ Rules that read options the policy SDK does not expose (retain on delete) run on
 """
 
 import os
-import sys
-from pathlib import Path
 
-# The rules read the project's own constants (supported versions, scheduling labels): put the repo on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyPack,
@@ -24,8 +19,14 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from policy.rules import RULES, Resource, Rule  # noqa: E402
-from policy.rules.base import ENVIRONMENTS, STRICTEST  # noqa: E402
+# The policy host runs this file with the pack's folder first on sys.path (no package); the repository's
+# tests and offline preview import it as `policy.__main__`. The pack imports nothing from the repository.
+if __package__:
+    from .rules import RULES, Resource, Rule
+    from .rules.base import ENVIRONMENTS, STRICTEST
+else:
+    from rules import RULES, Resource, Rule  # pyright: ignore[reportMissingImports]
+    from rules.base import ENVIRONMENTS, STRICTEST  # pyright: ignore[reportMissingImports]
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY, "disabled": EnforcementLevel.DISABLED}
 

@@ -286,6 +286,7 @@ def test_previewing_several_stacks_shows_progress_and_time_each(monkeypatch, tmp
     from offline.runner import Run
 
     monkeypatch.setattr(preview, "preview", lambda stack, build_dir, root: Run(stack, [], {}))
+    monkeypatch.setattr(preview, "CHECKS", [])  # an empty stand-in run has nothing to judge
     assert preview.main(["--quiet", "--build-dir", str(tmp_path), "test", "staging", "prod"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["[1/3] test"] * 2 + ["[2/3] staging"] * 2 + ["[3/3] prod"] * 2

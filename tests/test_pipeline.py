@@ -6,7 +6,6 @@ from functools import cache
 from typing import Any
 
 import pytest
-import yaml
 
 from catalog import load_catalog
 from delivery.images import main as images_main
@@ -15,25 +14,16 @@ from delivery.pr_comment import main as comment_main
 from delivery.release import ReleaseError, main, parse_tag, target_stack
 from offline.stackfile import ROOT
 
-CONFIG = ROOT / ".circleci" / "config.yml"
-STACKS = ("test", "staging", "prod")
+from . import circleci
+from .circleci import STACKS
 
 
-@cache
 def config() -> dict[str, Any]:
-    return yaml.safe_load(CONFIG.read_text())
+    return circleci.config()
 
 
 def workflow_jobs() -> dict[str, dict[str, Any]]:
-    """Workflow entries by the name they run under (matrix entries expanded), each with its job key as `job`."""
-    jobs: dict[str, dict[str, Any]] = {}
-    for entry in config()["workflows"]["delivery"]["jobs"]:
-        key, spec = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
-        matrix = spec.get("matrix", {}).get("parameters", {})
-        for stack in matrix.get("stack", [None]):
-            name = spec.get("name", key).replace("<< matrix.stack >>", str(stack))
-            jobs[name] = {**spec, "job": key, **({"stack": stack} if stack else {})}
-    return jobs
+    return circleci.workflow_jobs(config())
 
 
 def _matches(pattern: str | list[str], ref: str) -> bool:
@@ -103,7 +93,7 @@ REFS = [
 @pytest.mark.parametrize(("kind", "ref"), REFS)
 def test_tag_and_branch_filters_agree_with_the_release_rules(kind, ref):
     expected = release_rule(kind, ref)
-    for job in ("build-images", "deploy"):
+    for job in ("build-images", "release-preview", "deploy"):
         assert stacks_of(job, kind, ref) == ({expected} if expected else set()), job
 
 
@@ -114,15 +104,17 @@ def test_the_table_covers_every_stack_and_refusal():
 @pytest.mark.parametrize(("kind", "ref"), [("branch", "feature/edge-dns"), ("branch", "master")])
 def test_every_branch_is_linted_tested_and_previewed_offline(kind, ref):
     ran = jobs_run(kind, ref)
-    assert {"check", "test", "offline-preview"} <= ran
-    real_previews = {f"pulumi-preview-{s}" for s in STACKS}
-    assert (real_previews <= ran) is (ref != "master")
+    assert {"check", "test"} <= ran
+    pull_request_previews = {f"pr-preview-{s}" for s in STACKS}
+    assert ran & pull_request_previews == (pull_request_previews if ref != "master" else set())
+    assert ("offline-preview" in ran) is (ref == "master")
 
 
 def test_master_builds_snapshot_images_before_it_deploys_test():
     jobs = workflow_jobs()
-    assert jobs_run("branch", "master") >= {"images-test", "deploy-test"}
-    assert jobs["deploy-test"]["requires"] == ["images-test"]
+    assert jobs_run("branch", "master") >= {"images-test", "preview-test", "deploy-test"}
+    assert jobs["deploy-test"]["requires"] == ["preview-test"]
+    assert jobs["preview-test"]["requires"] == ["images-test"]
     assert set(jobs["images-test"]["requires"]) == {"check", "test"}
     assert "delivery.release next-snapshot --build" in run_commands(config()["jobs"]["build-images"]["steps"])
 
@@ -131,24 +123,27 @@ def test_prod_waits_for_an_approval_and_staging_does_not():
     jobs = workflow_jobs()
     assert jobs["hold-prod"]["type"] == "approval"
     assert jobs["deploy-prod"]["requires"] == ["hold-prod"]
-    assert jobs["hold-prod"]["requires"] == ["images-prod"]
+    assert jobs["hold-prod"]["requires"] == ["preview-prod"]
     assert "hold-prod" in jobs_run("tag", "v1.4.0")
     assert "hold-prod" not in jobs_run("tag", "v1.4.0-rc.2")
-    assert {"check", "test", "images-staging", "deploy-staging"} <= jobs_run("tag", "v1.4.0-rc.2")
+    assert {"check", "test", "images-staging", "preview-staging", "deploy-staging"} <= jobs_run("tag", "v1.4.0-rc.2")
+    assert jobs["deploy-staging"]["requires"] == ["preview-staging"]
 
 
 def test_jobs_are_wired():
     jobs = workflow_jobs()
     defined = config()["jobs"]
+    contexts = {"deploy": "insight-{}", "build-images": "insight-{}", "release-preview": "insight-{}", "pr-preview": "insight-preview-{}"}
     for name, spec in jobs.items():
         assert spec["job"] in defined or spec.get("type") == "approval", name
         assert all(r in jobs for r in spec.get("requires", [])), name
-        if "stack" in spec and spec["job"] in ("deploy", "build-images"):
-            assert spec["context"] == f"insight-{spec['stack']}", name  # each stack deploys with its own credentials
-    for key in ("deploy", "build-images", "pulumi-preview"):
+        if spec["job"] in contexts:
+            # Each stack runs with its own context (its backend settings, and the OIDC token needs a context).
+            assert spec["context"] == contexts[spec["job"]].format(spec["stack"]), name
+    for key in contexts:
         assert defined[key]["parameters"]["stack"]["enum"] == list(STACKS)
-        assert "aws-identity" in defined[key]["steps"], key  # AWS through the job's OIDC token, no stored keys
-        assert all("context" in spec for spec in jobs.values() if spec["job"] == key), key  # the token needs a context
+        identity = [s["aws-identity"] for s in defined[key]["steps"] if isinstance(s, dict) and "aws-identity" in s]
+        assert [i["stack"] for i in identity] == ["<< parameters.stack >>"], key  # AWS through the job's OIDC token
 
 
 def run_commands(steps: list[Any]) -> str:
@@ -165,7 +160,7 @@ def _commands() -> str:
 def test_every_module_and_release_command_the_pipeline_calls_exists():
     text = _commands()
     modules = set(re.findall(r"python -m (delivery\.\w+)", text))
-    assert modules >= {"delivery.release", "delivery.images", "delivery.pr_comment"}
+    assert modules >= {"delivery.release", "delivery.images", "delivery.ci_role", "delivery.preview_comment"}
     for module in modules:
         assert callable(importlib.import_module(module).main)
     for command in set(re.findall(r"delivery\.release ([a-z-]+)", text)):
@@ -177,21 +172,25 @@ def test_every_module_and_release_command_the_pipeline_calls_exists():
 def test_every_make_target_the_pipeline_calls_exists():
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
     called = set(re.findall(r"\bmake ([a-z-]+)", _commands()))
-    assert called == {"install", "check", "test", "preview-all"}
+    assert called == {"install", "check", "test", "preview", "preview-all", "policy-pack"}
     assert called <= targets
 
 
-def test_pull_requests_get_one_comment_per_stack_from_the_offline_diff():
-    steps = run_commands(config()["jobs"]["offline-preview"]["steps"])
-    assert 'make preview-all BASE="$BASE"' in steps
-    assert 'delivery.pr_comment "offline-diff-$stack" "build/$stack/diff.md"' in steps
-    assert "for stack in test staging prod" in steps
+def test_pull_requests_get_one_comment_per_stack():
+    for stack in STACKS:
+        steps = "\n".join(circleci.runs(config(), f"pr-preview-{stack}"))
+        assert 'make preview STACK="$stack" BASE="$(git merge-base origin/master HEAD)"' in steps
+        assert 'delivery.preview_comment "$stack"' in steps
+        assert f"stack={stack}" in steps
 
 
 def test_deploy_refuses_a_backwards_version_before_pulumi_up():
-    command = run_commands(config()["jobs"]["deploy"]["steps"])
-    check = command.index("delivery.release check")
-    assert check < command.index("pulumi config set --path insight:release.version") < command.index("pulumi up --yes")
+    for stack in STACKS:
+        for job in (f"preview-{stack}", f"deploy-{stack}"):
+            command = "\n".join(circleci.runs(config(), job))
+            pulumi = command.index("pulumi up" if job.startswith("deploy") else "pulumi preview")
+            check = command.index("delivery.release check")
+            assert check < command.index("pulumi config set --path insight:release.version") < pulumi, job
 
 
 def test_pr_comment_edits_its_own_comment_and_leaves_others_alone():

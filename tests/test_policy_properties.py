@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from catalog.iam import ESCALATING_ACTIONS, escalations
 from policy.rules import Resource, evaluate
+from policy.rules.base import covers_everything as pack_covers_everything
 from policy.rules.data import cron_never_fires
+from settings.base import covers_everything as settings_covers_everything
 
 from .test_policy_rules import (
     BUCKET,
@@ -111,6 +113,10 @@ def test_pdb_99_percent_of_three_allows_nothing() -> None:
 
 def halves(prefix: int) -> list[str]:
     return [str(n) for n in ipaddress.ip_network("0.0.0.0/0").subnets(new_prefix=prefix)]
+
+
+def halves_st(prefix: int) -> st.SearchStrategy[str]:
+    return st.sampled_from(halves(prefix))
 
 
 ALLOW_ALL_INGRESS = st.one_of(
@@ -246,3 +252,14 @@ def test_every_wildcard_covering_an_escalating_action_is_caught(action: str, cut
 @pytest.mark.parametrize("action", ["s3:GetObject", "s3:Put*", "sqs:SendMessage", "iam:Get*", "iam:List*", "sts:GetCallerIdentity"])
 def test_ordinary_actions_are_not_escalation(action: str) -> None:
     assert escalations(action) == []
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(["0.0.0.0/0", "::/0", "not-a-cidr", "::/1", "8000::/1"]), st.integers(0, 8).flatmap(halves_st)),
+        max_size=6,
+    )
+)
+def test_the_pack_and_the_settings_judge_coverage_alike(cidrs: list[str]) -> None:
+    assert pack_covers_everything(cidrs) == settings_covers_everything(cidrs)

@@ -2,10 +2,8 @@
 
 from collections.abc import Iterator, Sequence
 
-from settings.aws_catalog import SUPPORTED_KUBERNETES_VERSIONS
-from settings.base import covers_everything
-
-from .base import Registry, Resource, as_list, dig, of_type, truthy
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type, truthy
+from .program import SUPPORTED_KUBERNETES_VERSIONS
 
 rules = Registry()
 

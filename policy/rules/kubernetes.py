@@ -5,12 +5,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from settings.base import covers_everything
-from settings.endpoints import APPS_NAMESPACE
-from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
-
-from .base import ADVISORY, PROD_ONLY, Registry, Resource, as_list, dig, of_type
+from .base import ADVISORY, PROD_ONLY, Registry, Resource, as_list, covers_everything, dig, of_type
 from .data import ELASTICSEARCH, MONGODB, RABBITMQ, STATEFUL_SET
+from .program import APPS_NAMESPACE, POOL_LABEL, SPOT_TAINT_KEY
 
 rules = Registry()
 

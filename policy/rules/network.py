@@ -3,9 +3,7 @@
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from settings.base import covers_everything
-
-from .base import Registry, Resource, as_list, dig, of_type, truthy
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type, truthy
 
 rules = Registry()
 
