@@ -145,7 +145,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__("insight:registry:Registry", name, None, opts)
         tags = component_tags("registry")
         child = pulumi.ResourceOptions(parent=self)
-        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=args.keep)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep)
 
         key = aws.kms.Key(
             f"{name}-images",

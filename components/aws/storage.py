@@ -204,6 +204,16 @@ class Storage(pulumi.ComponentResource):
 
         self.assets, self.assets_public_access_block = self._bucket(f"{name}-assets", "assets", kms_key_arn=self.key.arn, opts=kept)
         self.backups, backups_block = self._bucket(f"{name}-backups", "backups", kms_key_arn=self.key.arn, opts=kept)
+        if args.environment == "prod":
+            # Governance-mode Object Lock: no backup version can be deleted or overwritten before it expires, even
+            # by a stolen deploy role, unless someone holds s3:BypassGovernanceRetention (nobody does by default).
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-backups",
+                bucket=self.backups.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.config.backup_retention_days}},
+                opts=pulumi.ResourceOptions(parent=self, protect=args.keep),
+            )
         # The assets bucket's policy admits the CDN's distribution, so the CDN declares it (see components/cdn.py).
         self.backups_policy = aws.s3.BucketPolicy(
             f"{name}-backups",

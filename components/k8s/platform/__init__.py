@@ -13,7 +13,7 @@ from settings.endpoints import NAMESPACES
 from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
 
 from .controllers import Controllers, ControllersArgs
-from .foundations import ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
+from .foundations import DATA_NAMESPACES, ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
 from .logging import Logging, LoggingArgs
 from .messaging import Messaging, MessagingArgs
 from .metrics import Metrics, MetricsArgs
@@ -28,6 +28,8 @@ class PlatformArgs:
     config: PlatformConfig
     environment: str
     cluster: ClusterHandle
+    # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
+    protect: bool = False
 
 
 def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
@@ -46,7 +48,7 @@ class Platform(pulumi.ComponentResource):
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
         scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
-        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale), child)
+        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale, DATA_NAMESPACES if args.protect else frozenset()), child)
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
         for ns in ("logging", "messaging", "data", "tracing"):
@@ -80,6 +82,7 @@ class Platform(pulumi.ComponentResource):
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
+                protect=args.protect,
             ),
             child,
         )
@@ -95,7 +98,7 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
-        self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready), child)
+        self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready, protect=args.protect), child)
         self.mongodb = MongoDB(
             f"{name}-mongodb",
             MongoDBArgs(
@@ -104,10 +107,11 @@ class Platform(pulumi.ComponentResource):
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
+                protect=args.protect,
             ),
             child,
         )
-        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics=backend, depends_on=ready), child)
+        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics=backend, depends_on=ready, protect=args.protect), child)
         # The services' Sentry DSN: only ever a Secret the app pods mount.
         app_secret(
             "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)

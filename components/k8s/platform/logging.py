@@ -78,6 +78,7 @@ class LoggingArgs:
     backups: BackupStore
     identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
+    protect: bool = False
 
 
 class Logging(pulumi.ComponentResource):
@@ -131,6 +132,8 @@ class Logging(pulumi.ComponentResource):
                 "version": versions.ELASTIC_STACK_VERSION,
                 "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
                 "podDisruptionBudget": {"spec": pods.pdb_spec(ES_POD_LABELS)},
+                # ECK keeps the claims when the cluster resource is deleted (only a scale-down frees them).
+                "volumeClaimDeletePolicy": "DeleteOnScaledownOnly",
                 "nodeSets": [
                     {
                         "name": "default",
@@ -186,7 +189,7 @@ class Logging(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, users, roles, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, users, roles, *args.depends_on]),
         )
         self._snapshot_job(name, es, args.backups.bucket, on_operator)
 
@@ -321,7 +324,10 @@ class Logging(pulumi.ComponentResource):
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
+            # Awaited: a snapshot repository or policy that cannot be registered fails `pulumi up`, not silently.
+            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup", awaited=True),
             spec=spec,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch], custom_timeouts=pulumi.CustomTimeouts(create="30m"))
+            ),
         )

@@ -51,6 +51,7 @@ class MessagingArgs:
     config: DataServiceConfig
     metrics: MetricsBackend
     depends_on: list[pulumi.Resource]
+    protect: bool = False
 
 
 class Messaging(pulumi.ComponentResource):
@@ -96,7 +97,7 @@ class Messaging(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *args.depends_on]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(

@@ -58,6 +58,7 @@ class MongoDBArgs:
     backups: BackupStore
     identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
+    protect: bool = False
 
 
 class MongoDB(pulumi.ComponentResource):
@@ -124,7 +125,7 @@ class MongoDB(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *user_secrets, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *user_secrets, *args.depends_on]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(

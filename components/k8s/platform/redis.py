@@ -120,6 +120,7 @@ class RedisArgs:
     config: RedisConfig
     metrics: MetricsBackend
     depends_on: list[pulumi.Resource]
+    protect: bool = False
 
 
 def volume_claim(gib: int) -> dict:
@@ -244,7 +245,7 @@ class Redis(pulumi.ComponentResource):
                 },
                 "volumeClaimTemplates": [volume_claim(cfg.storage_gib)],
             },
-            opts=after_config,
+            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=args.protect)),
         )
         proxies = 2 if cfg.replicas > 1 else 1
         k8s.apps.v1.Deployment(
