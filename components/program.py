@@ -16,7 +16,11 @@ from .k8s.platform import Platform, PlatformArgs
 
 
 def declare_kubernetes(cfg: StackConfig, catalog: Catalog, cluster: ClusterHandle) -> None:
-    platform = Platform("platform", PlatformArgs(config=cfg.platform, environment=cfg.environment, cluster=cluster, protect=cfg.protected), cluster.options())
+    platform = Platform(
+        "platform",
+        PlatformArgs(config=cfg.platform, environment=cfg.environment, cluster=cluster, protect=cfg.protected),
+        cluster.options(),
+    )
     Apps(
         "apps",
         AppsArgs(

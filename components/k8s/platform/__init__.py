@@ -13,7 +13,16 @@ from settings.endpoints import NAMESPACES
 from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
 
 from .controllers import Controllers, ControllersArgs
-from .foundations import DATA_NAMESPACES, ECK_NAMESPACE, Foundations, FoundationsArgs, allow_egress, allow_ingress, allow_within_namespace, https_anywhere
+from .foundations import (
+    DATA_NAMESPACES,
+    ECK_NAMESPACE,
+    Foundations,
+    FoundationsArgs,
+    allow_egress,
+    allow_ingress,
+    allow_within_namespace,
+    https_anywhere,
+)
 from .logging import Logging, LoggingArgs
 from .messaging import Messaging, MessagingArgs
 from .metrics import Metrics, MetricsArgs
@@ -48,7 +57,11 @@ class Platform(pulumi.ComponentResource):
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
         scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
-        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale, DATA_NAMESPACES if args.protect else frozenset()), child)
+        self.foundations = Foundations(
+            f"{name}-foundations",
+            FoundationsArgs(storage_by_namespace(cfg), scale, DATA_NAMESPACES if args.protect else frozenset()),
+            child,
+        )
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
         for ns in ("logging", "messaging", "data", "tracing"):
@@ -98,7 +111,9 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
-        self.messaging = Messaging(f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready, protect=args.protect), child)
+        self.messaging = Messaging(
+            f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready, protect=args.protect), child
+        )
         self.mongodb = MongoDB(
             f"{name}-mongodb",
             MongoDBArgs(
