@@ -1,10 +1,12 @@
 """Prod's data tier cannot be lost by one command: protected, claims kept, backups locked, failures visible, restores declared."""
 
+import json
 from functools import cache
 
 import pytest
 
-from offline.runner import Run, run_stack
+from offline.runner import ROOT, Run, run_stack
+from policy.rules.data import cron_never_fires
 
 ES = "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"
 RABBITMQ = "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster"
@@ -60,3 +62,67 @@ def test_a_broken_snapshot_setup_fails_the_deploy(stack: str) -> None:
     (setup,) = [j for j in run(stack).of_type(JOB) if j.inputs["metadata"]["name"].startswith("es-snapshot-setup")]
     # Without skipAwait the provider waits for the Job and reports its failure.
     assert "pulumi.com/skipAwait" not in setup.inputs["metadata"].get("annotations", {})
+
+
+def cron_job(r: Run, name: str) -> dict:
+    (job,) = [j for j in r.of_type(CRON_JOB) if j.inputs["metadata"]["name"] == name]
+    return job.inputs["spec"]
+
+
+def commands(spec: dict) -> dict[str, str]:
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    return {c["name"]: c["command"][-1] for c in [*pod.get("initContainers", []), *pod["containers"]]}
+
+
+def grant(r: Run, role: str) -> dict:
+    (policy,) = [p for p in r.of_type("aws:iam/policy:Policy") if p.name == f"{role}-policy"]
+    return json.loads(policy.inputs["policy"])
+
+
+@pytest.mark.parametrize("stack", ["test", "prod"])
+def test_the_mongodb_restore_replays_what_the_backup_writes(stack: str) -> None:
+    r = run(stack)
+    backup, restore = commands(cron_job(r, "mongodb-backup")), commands(cron_job(r, "mongodb-restore"))
+    assert cron_job(r, "mongodb-restore")["suspend"] is True  # started by hand only (README runbook)
+    assert "--oplog " in backup["dump"] and "--gzip" in backup["dump"]
+    assert "--oplogReplay" in restore["restore"] and "--gzip" in restore["restore"] and "--drop" in restore["restore"]
+    # The download reads the prefix the upload writes, the newest archive unless ARCHIVE names one.
+    assert '"s3://$(BUCKET)/mongodb/$(date' in backup["upload"]
+    assert 's3://$(BUCKET)/mongodb/"' in restore["download"] and "${ARCHIVE:-" in restore["download"]
+    reads = [s for s in grant(r, "platform-mongodb-restore")["Statement"] if "s3:GetObject" in s["Action"]]
+    assert reads and all(s["Resource"].endswith("/mongodb/*") for s in reads)
+    # The restore signs in as a user holding only the restore role, not as the backup user.
+    (mongo,) = r.of_type(MONGODB)
+    users = {u["name"]: [role["name"] for role in u["roles"]] for u in mongo.inputs["spec"]["users"]}
+    assert users["restore"] == ["restore"]
+    pod = cron_job(r, "mongodb-restore")["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "mongodb-admin-restore"
+
+
+@pytest.mark.parametrize("stack", ["test", "prod"])
+def test_the_elasticsearch_restore_reads_the_repository_the_setup_registers(stack: str) -> None:
+    r = run(stack)
+    (setup,) = [j for j in r.of_type(JOB) if j.inputs["metadata"]["name"].startswith("es-snapshot-setup")]
+    registered = setup.inputs["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    restore = cron_job(r, "elasticsearch-restore")
+    script = commands(restore)["elasticsearch-restore"]
+    assert restore["suspend"] is True and restore["jobTemplate"]["spec"]["backoffLimit"] == 0
+    assert "/_snapshot/s3-backups " in registered and "/_snapshot/s3-backups/$snapshot/_restore" in script
+    # Beside the live indices, never over them, and without the cluster state.
+    assert '"rename_replacement": "restored-$1"' in script and '"include_global_state": false' in script
+
+
+def test_rabbitmq_definitions_are_exported_hourly_under_their_own_prefix() -> None:
+    r = run("prod")
+    export = cron_job(r, "rabbitmq-definitions-export")
+    assert "suspend" not in export and cron_never_fires(export["schedule"]) is None
+    steps = commands(export)
+    assert "/api/definitions" in steps["export"] and "s3://$(BUCKET)/rabbitmq/definitions-" in steps["upload"]
+    writes = grant(r, "platform-messaging-definitions-export")["Statement"]
+    assert [s["Action"] for s in writes if s["Resource"].endswith("/rabbitmq/*")] == [["s3:PutObject", "s3:AbortMultipartUpload"]]
+
+
+def test_the_readme_runbook_names_every_restore_the_stack_declares() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ("mongodb-restore", "elasticsearch-restore", "rabbitmq-definitions-export", "RPO", "RTO"):
+        assert name in readme, name

@@ -112,7 +112,16 @@ class Platform(pulumi.ComponentResource):
         )
         self.metrics = Metrics(f"{name}-metrics", MetricsArgs(config=cfg.metrics, cluster_name=handle.name, depends_on=ready), child)
         self.messaging = Messaging(
-            f"{name}-messaging", MessagingArgs(config=cfg.rabbitmq, metrics=backend, depends_on=ready, protect=args.protect), child
+            f"{name}-messaging",
+            MessagingArgs(
+                config=cfg.rabbitmq,
+                metrics=backend,
+                backups=handle.backups,
+                identity=handle.identity,
+                depends_on=ready,
+                protect=args.protect,
+            ),
+            child,
         )
         self.mongodb = MongoDB(
             f"{name}-mongodb",

@@ -192,6 +192,7 @@ class Logging(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, users, roles, *args.depends_on]),
         )
         self._snapshot_job(name, es, args.backups.bucket, on_operator)
+        self._restore_job(name, on_operator)
 
         kb = args.kibana
         kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}
@@ -297,6 +298,51 @@ class Logging(pulumi.ComponentResource):
         # Snapshots go to S3 through STS: HTTPS out.
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
         self.register_outputs({"elasticsearch": ES_NAME})
+
+    def _restore_job(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """The snapshot restore, declared but suspended: `kubectl create job --from=cronjob/elasticsearch-restore` runs it.
+
+        It restores SNAPSHOT (the newest when empty) beside the live indices, as restored-<index>, without the
+        cluster state: nothing live is overwritten, and the runbook (README) swaps aliases or reindexes."""
+        url = f"https://{ES_NAME}-es-http:{ES_PORT}"
+        curl = 'curl -sS --fail-with-body --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
+        body = json.dumps(
+            {"indices": "*,-.*", "include_global_state": False, "rename_pattern": "(.+)", "rename_replacement": "restored-$1"}
+        )
+        script = (
+            "set -e\n"
+            f'snapshot="${{SNAPSHOT:-$({curl} "{url}/_cat/snapshots/{SNAPSHOT_REPOSITORY}?h=id&s=end_epoch" | tail -n 1)}}"\n'
+            'test -n "$snapshot" || { echo "no snapshot in the repository"; exit 1; }\n'
+            f'{curl} -X POST "{url}/_snapshot/{SNAPSHOT_REPOSITORY}/$snapshot/_restore?wait_for_completion=true" '
+            f"-H 'Content-Type: application/json' -d '{body}'\n"
+        )
+        job = pods.setup_job_spec(
+            "elasticsearch-restore",
+            versions.CURL_IMAGE,
+            script,
+            env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic"), {"name": "SNAPSHOT", "value": ""}],
+            volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+            mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-snapshot-restore",
+            metadata={"namespace": NAMESPACE, "name": "elasticsearch-restore", "labels": pods.labels("elasticsearch-restore")},
+            spec={
+                "schedule": pods.MANUAL_SCHEDULE,
+                "timeZone": "Etc/UTC",
+                "suspend": True,
+                "concurrencyPolicy": "Forbid",
+                # One attempt: a half-done restore is inspected, not retried over itself.
+                "jobTemplate": {
+                    "spec": {
+                        **job,
+                        "backoffLimit": 0,
+                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+        )
 
     def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
         """ECK leaves snapshot repositories to the cluster's API: a one-shot Job registers the repository and the

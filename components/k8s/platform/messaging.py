@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.handle import BackupStore, WorkloadIdentity
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
 
 from . import pods
-from .foundations import DATA_STORAGE_CLASS, allow_ingress, from_namespaces
+from .foundations import DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
 from .secrets import app_secret, generated_password, secret
 
 NAMESPACE = NAMESPACES["messaging"]
@@ -25,6 +26,10 @@ METRICS_PORT = 15692  # rabbitmq_prometheus, enabled by the operator
 LABELS = {"app.kubernetes.io/name": NAME}
 APP_USER = "insight"
 OPERATOR_NAMESPACE = "rabbitmq-system"  # created by the operator's release manifest
+EXPORT_PREFIX = "rabbitmq"
+EXPORT_SERVICE_ACCOUNT = "rabbitmq-definitions-export"
+# Definitions (users, vhosts, queues, exchanges, bindings, policies) change with deploys: hourly bounds their RPO.
+EXPORT_SCHEDULE = "23 * * * *"
 RABBITMQ_CONF = """default_queue_type = quorum
 cluster_partition_handling = pause_minority
 """
@@ -50,6 +55,8 @@ def rabbitmq_security() -> dict:
 class MessagingArgs:
     config: DataServiceConfig
     metrics: MetricsBackend
+    backups: BackupStore
+    identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
     protect: bool = False
 
@@ -122,6 +129,59 @@ class Messaging(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
         )
+        self._export_definitions(name, args)
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
         allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
         self.register_outputs({})
+
+    def _export_definitions(self, name: str, args: MessagingArgs) -> None:
+        """The broker's definitions (GET /api/definitions) to S3 under rabbitmq/, restorable with POST /api/definitions.
+
+        Messages in flight are not backed up: quorum queues replicate them, and producers retry (README runbook)."""
+        grant = args.identity.grant(
+            f"{name}-definitions-export",
+            namespace=NAMESPACE,
+            service_account=EXPORT_SERVICE_ACCOUNT,
+            policy=args.backups.access_policy(EXPORT_PREFIX, read=False),
+            tags={"component": "platform"},
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-definitions-export",
+            metadata={"namespace": NAMESPACE, "name": EXPORT_SERVICE_ACCOUNT, "annotations": grant.annotations},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        export = {
+            "name": "export",
+            "image": versions.CURL_IMAGE,
+            "command": [
+                "sh",
+                "-c",
+                'curl -sS --fail-with-body --retry 5 --retry-all-errors -u "$ADMIN_USER:$ADMIN_PASSWORD" '
+                f"-o /backup/definitions.json http://{NAME}:{MANAGEMENT_PORT}/api/definitions",
+            ],
+            "env": [
+                pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+            ],
+            "resources": pods.small_resources(),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount()],
+        }
+        upload = f'aws s3 cp /backup/definitions.json "s3://$(BUCKET)/{EXPORT_PREFIX}/definitions-$(date -u +%Y-%m-%dT%H%M%SZ).json"'
+        labels = pods.labels("rabbitmq-definitions-export")
+        k8s.batch.v1.CronJob(
+            f"{name}-definitions-export",
+            metadata={"namespace": NAMESPACE, "name": "rabbitmq-definitions-export", "labels": labels},
+            spec=pods.transfer_cronjob_spec(
+                "rabbitmq-definitions-export",
+                EXPORT_SCHEDULE,
+                EXPORT_SERVICE_ACCOUNT,
+                999,
+                export,
+                pods.aws_cli("upload", upload, args.backups.bucket),
+                1,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        allow_egress("allow-rabbitmq-export-s3", NAMESPACE, labels, [https_anywhere()], self)

@@ -27,6 +27,9 @@ APP_USER, APP_DATABASE = "insight", "insight"
 BACKUP_USER = "backup"
 BACKUP_SERVICE_ACCOUNT = "mongodb-backup"
 BACKUP_PREFIX = "mongodb"
+RESTORE_USER = "restore"
+RESTORE_SERVICE_ACCOUNT = "mongodb-restore"
+RESTORE_CRONJOB = "mongodb-restore"
 MONGODB_UID = 2000  # MCK's database images run as this uid
 
 
@@ -76,7 +79,7 @@ class MongoDB(pulumi.ComponentResource):
             values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
             opts=child,
         )
-        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, "metrics")}
+        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, RESTORE_USER, "metrics")}
         user_secrets = [secret(f"{NAME}-{u}-password", NAMESPACE, {"password": p}, child) for u, p in passwords.items()]
         app_secret("mongodb", {"username": APP_USER, "password": passwords[APP_USER]}, child)
 
@@ -94,6 +97,7 @@ class MongoDB(pulumi.ComponentResource):
                 "users": [
                     user(APP_USER, [("readWrite", APP_DATABASE), ("dbAdmin", APP_DATABASE)]),
                     user(BACKUP_USER, [("backup", "admin"), ("clusterMonitor", "admin")]),
+                    user(RESTORE_USER, [("restore", "admin")]),
                 ],
                 "prometheus": {"username": "metrics", "passwordSecretRef": {"name": f"{NAME}-metrics-password"}},
                 "additionalMongodConfig": {"storage.wiredTiger.engineConfig.journalCompressor": "zstd"},
@@ -153,70 +157,76 @@ class MongoDB(pulumi.ComponentResource):
         )
         labels = pods.labels("mongodb-backup")
         upload = f"s3://$(BUCKET)/{BACKUP_PREFIX}/"
+        dump = {
+            "name": "dump",
+            "image": versions.MONGODB_TOOLS_IMAGE,
+            "command": ["sh", "-c", 'mongodump --uri="$MONGODB_URI" --oplog --gzip --archive=/backup/dump.archive.gz'],
+            "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
+            "resources": pods.small_resources("250m", "1", "512Mi"),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount()],
+        }
+        # Dump first (init container), then upload what it wrote, with the pod's IRSA role.
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
-            spec={
-                "schedule": cfg.backup_schedule,
-                "timeZone": "Etc/UTC",
-                "concurrencyPolicy": "Forbid",
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "spec": {
-                        "backoffLimit": 2,
-                        "activeDeadlineSeconds": 4 * 3600,
-                        "template": {
-                            "metadata": {"labels": labels},
-                            "spec": {
-                                "restartPolicy": "Never",
-                                "automountServiceAccountToken": False,
-                                "serviceAccountName": BACKUP_SERVICE_ACCOUNT,
-                                **pods.spot_tolerant_placement(),
-                                "securityContext": pods.pod_security(999),
-                                # Dump first (init container), then upload what it wrote, with the pod's IRSA role.
-                                "initContainers": [
-                                    {
-                                        "name": "dump",
-                                        "image": versions.MONGODB_TOOLS_IMAGE,
-                                        "command": [
-                                            "sh",
-                                            "-c",
-                                            'mongodump --uri="$MONGODB_URI" --oplog --gzip --archive=/backup/dump.archive.gz',
-                                        ],
-                                        "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
-                                        "resources": pods.small_resources("250m", "1", "512Mi"),
-                                        "securityContext": pods.container_security(),
-                                        "volumeMounts": [{"name": "backup", "mountPath": "/backup"}],
-                                    }
-                                ],
-                                "containers": [
-                                    {
-                                        "name": "upload",
-                                        "image": versions.AWS_CLI_IMAGE,
-                                        "command": [
-                                            "sh",
-                                            "-c",
-                                            f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
-                                        ],
-                                        "env": [{"name": "BUCKET", "value": args.backups.bucket}, {"name": "HOME", "value": "/tmp"}],
-                                        "resources": pods.small_resources("100m", "500m", "256Mi"),
-                                        "securityContext": pods.container_security(),
-                                        "volumeMounts": [
-                                            {"name": "backup", "mountPath": "/backup", "readOnly": True},
-                                            {"name": "tmp", "mountPath": "/tmp"},
-                                        ],
-                                    }
-                                ],
-                                "volumes": [
-                                    {"name": "backup", "emptyDir": {"sizeLimit": f"{cfg.storage_gib}Gi"}},
-                                    {"name": "tmp", "emptyDir": {}},
-                                ],
-                            },
-                        },
-                    }
-                },
-            },
+            spec=pods.transfer_cronjob_spec(
+                "mongodb-backup",
+                cfg.backup_schedule,
+                BACKUP_SERVICE_ACCOUNT,
+                999,
+                dump,
+                pods.aws_cli(
+                    "upload", f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"', args.backups.bucket
+                ),
+                cfg.storage_gib,
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
         allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [https_anywhere()], self)
+        self._restore(name, cfg, args)
+
+    def _restore(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
+        """The restore, declared but suspended: `kubectl create job --from=cronjob/mongodb-restore` runs it (README runbook).
+
+        It downloads ARCHIVE (a key under mongodb/, the newest when empty) and replays it with --oplogReplay,
+        dropping each collection it restores first."""
+        grant = args.identity.grant(
+            f"{name}-restore",
+            namespace=NAMESPACE,
+            service_account=RESTORE_SERVICE_ACCOUNT,
+            policy=args.backups.access_policy(BACKUP_PREFIX, read=True),
+            tags={"component": "platform"},
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-restore",
+            metadata={"namespace": NAMESPACE, "name": RESTORE_SERVICE_ACCOUNT, "annotations": grant.annotations},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        download = (
+            'key="${ARCHIVE:-$(aws s3 ls "s3://$(BUCKET)/' + BACKUP_PREFIX + "/\" | sort | tail -n 1 | awk '{print $4}')}\"\n"
+            'test -n "$key" || { echo "no archive under s3://$(BUCKET)/' + BACKUP_PREFIX + '/"; exit 1; }\n'
+            'aws s3 cp "s3://$(BUCKET)/' + BACKUP_PREFIX + '/${key##*/}" /backup/restore.archive.gz'
+        )
+        fetch = pods.aws_cli("download", "set -e\n" + download, args.backups.bucket, fills_scratch=True)
+        fetch["env"] = [*fetch["env"], {"name": "ARCHIVE", "value": ""}]
+        replay = {
+            "name": "restore",
+            "image": versions.MONGODB_TOOLS_IMAGE,
+            "command": ["sh", "-c", 'mongorestore --uri="$MONGODB_URI" --gzip --archive=/backup/restore.archive.gz --oplogReplay --drop'],
+            "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{RESTORE_USER}", "connectionString.standard")],
+            "resources": pods.small_resources("250m", "1", "512Mi"),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount(read_only=True)],
+        }
+        labels = pods.labels(RESTORE_CRONJOB)
+        k8s.batch.v1.CronJob(
+            f"{name}-restore",
+            metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
+            spec=pods.transfer_cronjob_spec(
+                RESTORE_CRONJOB, pods.MANUAL_SCHEDULE, RESTORE_SERVICE_ACCOUNT, 999, fetch, replay, cfg.storage_gib, suspend=True
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
+        )
+        allow_egress("allow-mongodb-restore-s3", NAMESPACE, labels, [https_anywhere()], self)

@@ -6,6 +6,9 @@ custom resource's pod template, and the rendered manifests read like the YAML th
 
 from typing import Any
 
+import pulumi
+
+from settings import versions
 from settings.platform import ResourcesConfig
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
@@ -147,5 +150,64 @@ def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes
                 ],
                 **({"volumes": volumes} if volumes else {}),
             },
+        },
+    }
+
+
+# A restore is declared as a suspended CronJob and never fires on its own; cron still requires a schedule.
+MANUAL_SCHEDULE = "0 0 1 1 *"
+
+
+def scratch_mount(read_only: bool = False) -> Obj:
+    return {"name": "backup", "mountPath": "/backup", **({"readOnly": True} if read_only else {})}
+
+
+def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, fills_scratch: bool = False) -> Obj:
+    """A container moving files between the scratch volume and the backups bucket with the pod's IRSA role."""
+    return {
+        "name": name,
+        "image": versions.AWS_CLI_IMAGE,
+        "command": ["sh", "-c", script],
+        "env": [{"name": "BUCKET", "value": bucket}, {"name": "HOME", "value": "/tmp"}],
+        "resources": small_resources("100m", "500m", "256Mi"),
+        "securityContext": container_security(),
+        "volumeMounts": [scratch_mount(read_only=not fills_scratch), {"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def transfer_cronjob_spec(
+    app: str, schedule: str, service_account: str, uid: int, first: Obj, then: Obj, scratch_gib: int, *, suspend: bool = False
+) -> Obj:
+    """A backup or restore in two steps sharing a scratch volume: `first` (an init container) runs to completion,
+    then `then`. A suspended one runs only when started by hand (`kubectl create job --from=cronjob/<name>`)."""
+    labels_ = labels(app)
+    return {
+        "schedule": schedule,
+        "timeZone": "Etc/UTC",
+        **({"suspend": True} if suspend else {}),
+        "concurrencyPolicy": "Forbid",
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {
+            "spec": {
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": 4 * 3600,
+                "template": {
+                    "metadata": {"labels": labels_},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "serviceAccountName": service_account,
+                        **spot_tolerant_placement(),
+                        "securityContext": pod_security(uid),
+                        "initContainers": [first],
+                        "containers": [then],
+                        "volumes": [
+                            {"name": "backup", "emptyDir": {"sizeLimit": f"{scratch_gib}Gi"}},
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            }
         },
     }
