@@ -176,7 +176,7 @@ def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, fills_scratch:
 
 
 def transfer_cronjob_spec(
-    app: str, schedule: str, service_account: str, uid: int, first: Obj, then: Obj, scratch_gib: int, *, suspend: bool = False
+    app: str, schedule: str, *, service_account: str, uid: int, first: Obj, then: Obj, scratch_gib: int, suspend: bool = False
 ) -> Obj:
     """A backup or restore in two steps sharing a scratch volume: `first` (an init container) runs to completion,
     then `then`. A suspended one runs only when started by hand (`kubectl create job --from=cronjob/<name>`)."""
