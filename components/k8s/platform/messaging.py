@@ -176,11 +176,11 @@ class Messaging(pulumi.ComponentResource):
             spec=pods.transfer_cronjob_spec(
                 "rabbitmq-definitions-export",
                 EXPORT_SCHEDULE,
-                EXPORT_SERVICE_ACCOUNT,
-                999,
-                export,
-                pods.aws_cli("upload", upload, args.backups.bucket),
-                1,
+                service_account=EXPORT_SERVICE_ACCOUNT,
+                uid=999,
+                first=export,
+                then=pods.aws_cli("upload", upload, args.backups.bucket),
+                scratch_gib=1,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
         )

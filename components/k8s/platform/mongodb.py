@@ -173,13 +173,13 @@ class MongoDB(pulumi.ComponentResource):
             spec=pods.transfer_cronjob_spec(
                 "mongodb-backup",
                 cfg.backup_schedule,
-                BACKUP_SERVICE_ACCOUNT,
-                999,
-                dump,
-                pods.aws_cli(
+                service_account=BACKUP_SERVICE_ACCOUNT,
+                uid=999,
+                first=dump,
+                then=pods.aws_cli(
                     "upload", f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"', args.backups.bucket
                 ),
-                cfg.storage_gib,
+                scratch_gib=cfg.storage_gib,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
@@ -225,7 +225,14 @@ class MongoDB(pulumi.ComponentResource):
             f"{name}-restore",
             metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
             spec=pods.transfer_cronjob_spec(
-                RESTORE_CRONJOB, pods.MANUAL_SCHEDULE, RESTORE_SERVICE_ACCOUNT, 999, fetch, replay, cfg.storage_gib, suspend=True
+                RESTORE_CRONJOB,
+                pods.MANUAL_SCHEDULE,
+                service_account=RESTORE_SERVICE_ACCOUNT,
+                uid=999,
+                first=fetch,
+                then=replay,
+                scratch_gib=cfg.storage_gib,
+                suspend=True,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
