@@ -273,3 +273,16 @@ def test_substitutions_bind_to_the_final_merged_value(base: int, override: int |
         layers.append(parse(f"x = {override}"))
     resolved = resolve(merge(layers))
     assert resolved["y"] == resolved["x"] == (override if override is not None else base)
+
+
+def test_an_include_inside_services_is_read_and_its_own_includes_are_judged_too(tree: Path) -> None:
+    (tree / "services" / "common").mkdir()
+    shared = tree / "services" / "common" / "web.inc"
+    shared.write_text('app.insight.web.motto = "search every repository"\n')
+    edit(tree, "apps/web.conf", 'include "../common/web.inc"')
+    assert 'motto = "search every repository"' in load_catalog("test", tree).get("web").application_conf
+    shared.write_text(shared.read_text() + 'include url("http://192.0.2.1/x.conf")\n')
+    assert problems(tree) == [
+        "services/apps/web.conf: line 22 = 'include ../common/web.inc': in the included file: line 2: "
+        "the catalog never reaches the network or packages: include files under services/ only"
+    ]
