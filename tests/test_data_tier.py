@@ -1,7 +1,10 @@
 """Prod's data tier cannot be lost by one command: protected, claims kept, backups locked, failures visible, restores declared."""
 
 import json
+import subprocess
+import time
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -58,10 +61,14 @@ def test_prod_backups_are_object_locked_in_governance_mode_for_their_retention()
 
 
 @pytest.mark.parametrize("stack", ["test", "prod"])
-def test_a_broken_snapshot_setup_fails_the_deploy(stack: str) -> None:
-    (setup,) = [j for j in run(stack).of_type(JOB) if j.inputs["metadata"]["name"].startswith("es-snapshot-setup")]
-    # Without skipAwait the provider waits for the Job and reports its failure.
-    assert "pulumi.com/skipAwait" not in setup.inputs["metadata"].get("annotations", {})
+def test_a_broken_snapshot_setup_is_caught_by_a_daily_failing_check(stack: str) -> None:
+    check = cron_job(run(stack), "elasticsearch-snapshot-check")
+    assert "suspend" not in check and cron_never_fires(check["schedule"]) is None
+    script = commands(check)["elasticsearch-snapshot-check"]
+    # It reads the repository the setup registers and fails unless the newest snapshot succeeded within 26 hours.
+    assert "/_cat/snapshots/s3-backups?h=id,status,end_epoch&s=end_epoch" in script
+    assert 'test "$2" = SUCCESS' in script and f"-lt {26 * 3600}" in script and script.startswith("set -e")
+    assert check["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
 
 def cron_job(r: Run, name: str) -> dict:
@@ -126,3 +133,17 @@ def test_the_readme_runbook_names_every_restore_the_stack_declares() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in ("mongodb-restore", "elasticsearch-restore", "rabbitmq-definitions-export", "RPO", "RTO"):
         assert name in readme, name
+
+
+@pytest.mark.parametrize(
+    ("newest", "fails"),
+    [("nightly-1 SUCCESS {now}", False), ("nightly-1 FAILED {now}", True), ("nightly-1 SUCCESS {old}", True), ("", True)],
+)
+def test_the_snapshot_check_script_fails_unless_a_fresh_snapshot_succeeded(tmp_path: Path, newest: str, fails: bool) -> None:
+    script = commands(cron_job(run("test"), "elasticsearch-snapshot-check"))["elasticsearch-snapshot-check"]
+    now = int(time.time())
+    fake = tmp_path / "curl"  # stands in for Elasticsearch's _cat/snapshots answer
+    fake.write_text(f"#!/bin/sh\necho 'nightly-0 SUCCESS {now - 90000}'\necho '{newest.format(now=now, old=now - 27 * 3600)}'\n")
+    fake.chmod(0o755)
+    result = subprocess.run(["sh", "-c", script], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+    assert (result.returncode != 0) == fails, result.stdout + result.stderr

@@ -27,6 +27,9 @@ LOGSTASH_PORT = ENDPOINTS["logstash"].port
 SNAPSHOT_SERVICE_ACCOUNT = "elasticsearch"
 SNAPSHOT_REPOSITORY = "s3-backups"
 SNAPSHOT_PREFIX = "elasticsearch"
+# The daily snapshot check: the newest snapshot must have succeeded within a day and a margin.
+SNAPSHOT_CHECK_SCHEDULE = "0 6 * * *"
+SNAPSHOT_MAX_AGE_HOURS = 26
 # ES reads a web identity token for the S3 repository only from its own config directory.
 ES_TOKEN_DIR = "/usr/share/elasticsearch/config/repository-s3"
 ZIPKIN_USER = "zipkin"
@@ -193,6 +196,7 @@ class Logging(pulumi.ComponentResource):
         )
         self._snapshot_job(name, es, args.backups.bucket, on_operator)
         self._restore_job(name, on_operator)
+        self._snapshot_check(name, on_operator)
 
         kb = args.kibana
         kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}
@@ -299,6 +303,52 @@ class Logging(pulumi.ComponentResource):
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
         self.register_outputs({"elasticsearch": ES_NAME})
 
+    def _snapshot_check(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """A failing snapshot setup must not go unnoticed: the setup Job is not awaited (a greenfield deploy would
+        wait for Elasticsearch's bootstrap), so a daily Job fails, visibly in the metrics backend's failed-Job
+        counts, unless the newest snapshot in the repository succeeded within the last SNAPSHOT_MAX_AGE_HOURS.
+        It catches a repository that was never registered, a policy that fails, and one that never fires."""
+        url = f"https://{ES_NAME}-es-http:{ES_PORT}"
+        curl = 'curl -sS --fail-with-body --retry 5 --retry-all-errors --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
+        script = (
+            "set -e\n"
+            f'newest="$({curl} "{url}/_cat/snapshots/{SNAPSHOT_REPOSITORY}?h=id,status,end_epoch&s=end_epoch" | tail -n 1)"\n'
+            "set -- $newest\n"
+            'test "$2" = SUCCESS || { echo "newest snapshot ${1:-(none)} is ${2:-missing}"; exit 1; }\n'
+            f'age=$(( $(date +%s) - $3 )); test "$age" -lt {SNAPSHOT_MAX_AGE_HOURS * 3600} || '
+            '{ echo "newest snapshot $1 is ${age}s old"; exit 1; }\n'
+        )
+        job = pods.setup_job_spec(
+            "elasticsearch-snapshot-check",
+            versions.CURL_IMAGE,
+            script,
+            env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
+            volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+            mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-snapshot-check",
+            metadata={
+                "namespace": NAMESPACE,
+                "name": "elasticsearch-snapshot-check",
+                "labels": pods.labels("elasticsearch-snapshot-check"),
+            },
+            spec={
+                "schedule": SNAPSHOT_CHECK_SCHEDULE,
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "spec": {
+                        **job,
+                        "backoffLimit": 1,
+                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+        )
+
     def _restore_job(self, name: str, opts: pulumi.ResourceOptions) -> None:
         """The snapshot restore, declared but suspended: `kubectl create job --from=cronjob/elasticsearch-restore` runs it.
 
@@ -370,10 +420,7 @@ class Logging(pulumi.ComponentResource):
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            # Awaited: a snapshot repository or policy that cannot be registered fails `pulumi up`, not silently.
-            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup", awaited=True),
+            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
             spec=spec,
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch], custom_timeouts=pulumi.CustomTimeouts(create="30m"))
-            ),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

@@ -119,11 +119,10 @@ def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def setup_job_metadata(namespace: str, name: str, app: str, *, awaited: bool = False) -> Obj:
-    """A one-shot setup Job retries on its own until the service it configures answers. `pulumi up` waits for it
-    only when `awaited`: a Job whose failure must fail the deploy (backups) costs the wait for the bootstrap."""
-    annotations = {} if awaited else {"annotations": {"pulumi.com/skipAwait": "true"}}
-    return {"namespace": namespace, "name": name, "labels": labels(app), **annotations}
+def setup_job_metadata(namespace: str, name: str, app: str) -> Obj:
+    """A one-shot setup Job retries on its own until the service it configures answers; `pulumi up` does not
+    wait for it, or every greenfield deploy would also wait for that service's bootstrap."""
+    return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}
 
 
 def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes: list[Obj] = [], mounts: list[Obj] = []) -> Obj:
