@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STACK ?= test
 STACKS := test staging prod
 
-.PHONY: help install policy-pack scan-install scan preview preview-all test check lint typecheck clean bench
+.PHONY: help install dev-install policy-pack scan-install scan preview preview-all test check lint typecheck clean bench
 
 help:
 	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
@@ -17,56 +17,69 @@ help:
 	@echo "make policy-pack                        policy/.venv, for pulumi preview|up --policy-pack policy"
 	@echo "make bench                              preview vs SDK floor, catalog scaling, test suite wall time"
 	@echo "make scan [STACK=...]                    checkov over build/<stack>/manifests (after make preview)"
+	@echo "./preview [stack ...]                   the preview with its own exit code: 0 ok, 1 mandatory policy, 2 settings"
 
-install: $(VENV)/.installed
-
-# checkov pins many libraries: it gets its own venv, from its own pinned list.
+# Three installs, each on first use and announced in one line: the runtime (preview, pulumi up), the test and
+# lint tools (make test, make check), and checkov in its own venv (it pins many libraries; make test, make scan).
+PIP = --quiet --disable-pip-version-check
 SCAN_VENV := .venv-scan
+install: $(VENV)/.runtime
+dev-install: $(VENV)/.dev
 scan-install: $(SCAN_VENV)/.installed
 
+$(VENV)/.runtime: requirements.txt policy/requirements.txt constraints.txt
+	@echo "installing the pinned packages into .venv, first run only"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install $(PIP) -r requirements.txt -c constraints.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	@echo "installing the test and lint tools into .venv, first run only"
+	@$(BIN)/python -m pip install $(PIP) -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
 $(SCAN_VENV)/.installed: requirements-scan.txt
-	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
-	touch $@
+	@echo "installing checkov into .venv-scan, first run only"
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	@$(SCAN_VENV)/bin/python -m pip install $(PIP) -r requirements-scan.txt
+	@touch $@
 
 scan: install scan-install
 	$(BIN)/python -m policy.manifest_scan build/$(STACK)/manifests
-
-$(VENV)/.installed: requirements.txt policy/requirements.txt requirements-dev.txt constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	touch $@
 
 # The CrossGuard pack runs in its own virtualenv (policy/PulumiPolicy.yaml), from its own requirements.
 policy-pack: policy/.venv/.installed
 
 policy/.venv/.installed: policy/requirements.txt constraints.txt
-	test -x policy/.venv/bin/python || $(PYTHON) -m venv policy/.venv
-	policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt -c constraints.txt
-	touch $@
+	@echo "installing the policy pack's packages into policy/.venv, first run only"
+	@test -x policy/.venv/bin/python || $(PYTHON) -m venv policy/.venv
+	@policy/.venv/bin/python -m pip install $(PIP) -r policy/requirements.txt -c constraints.txt
+	@touch $@
 
 # With BASE=<git ref>, the base revision is previewed too (in a temporary worktree) and diffed.
 PREVIEW = $(if $(BASE),delivery.preview_diff --base $(BASE),offline.preview)
 
+# make exits 2 on any failure; the preview's last line says which (1: mandatory policy, 2: settings);
+# ./preview passes its exit code through unchanged.
 preview: install
-	$(BIN)/python -m $(PREVIEW) $(STACK)
+	@$(BIN)/python -m $(PREVIEW) $(STACK)
 
 preview-all: install
-	$(BIN)/python -m $(PREVIEW) --quiet $(STACKS)
+	@$(BIN)/python -m $(PREVIEW) $(STACKS)
 
-test: install scan-install
+test: dev-install scan-install
 	$(BIN)/python -m pytest -q -n 2
 
-lint: install
+lint: dev-install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: dev-install
 	$(BIN)/pyright
 
 check: lint typecheck
 
-bench: install scan-install
+bench: dev-install scan-install
 	$(BIN)/python -m bench.preview_floor
 	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.suite

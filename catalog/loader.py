@@ -6,6 +6,7 @@ the cluster file's `defaults`; services/apps/<name>.conf; the cluster file's `se
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,11 @@ def _read(root: Path, path: Path, problems: list[Problem]) -> _File | None:
         tree = parse(text, str(path.parent))
     except ParseBaseException as err:
         # pyparsing's own message is a dump of its grammar: name the line instead.
-        problems.append(Problem(rel, f"line {err.lineno}, column {err.col}", NOTHING, f"malformed HOCON here: {err.line.strip()!r}"))
+        if not text[err.loc :].strip():
+            message = "the file ends before every { and [ is closed: close them (or restore the truncated file)"
+        else:
+            message = f"malformed HOCON here: {err.line.strip()!r}; check the brackets, quotes and `=` on this line"
+        problems.append(Problem(rel, f"line {err.lineno}, column {err.col}", NOTHING, message))
         return None
     except ConfigException as err:
         problems.append(Problem(rel, "(syntax)", NOTHING, f"malformed HOCON: {' '.join(str(err).split())}"))
@@ -321,6 +326,8 @@ def _service(name: str, app: _File, merged: ConfigTree, problems: list[Problem])
             path = ".".join(["deploy", *(str(p) for p in e["loc"])])
             value = MISSING if e["type"] == "missing" else e.get("input", NOTHING)
             message = "required key is missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, ")
+            if e["type"] == "string_type" and isinstance(value, int | float | timedelta):
+                value, message = _unquoted(value)
             problems.append(Problem(app.rel, path, NOTHING if isinstance(value, dict) else value, message))
         return None
     app_tree = section(resolved, "app")
@@ -334,6 +341,14 @@ def _service(name: str, app: _File, merged: ConfigTree, problems: list[Problem])
         uses=tuple(sorted(named["infra"] - {"environment", "namespace"})),
         calls=tuple(sorted(named["services"] - {name})),
     )
+
+
+def _unquoted(value: float | timedelta) -> tuple[str, str]:
+    """HOCON reads an unquoted `250m` as a duration (250 minutes) and `1` as a number; a quantity is text."""
+    if isinstance(value, timedelta):
+        minutes = value.total_seconds() / 60
+        return f"{minutes:g}m", f'unquoted, HOCON reads this as a duration ({minutes:g} minutes): quote it, e.g. "{minutes:g}m"'
+    return f"{value:g}", f'unquoted, HOCON reads this as a number: quote it, e.g. "{value:g}"'
 
 
 def _plain(value: Any) -> Any:

@@ -31,17 +31,22 @@ POD_MAKERS = (
     "kubernetes:batch/v1:Job",
     *CHARTS,
 )
-# A Job runs to completion only once the services it waits for answer.
-WAIT_FOR_READY = ("kubernetes:batch/v1:Job",)
+# A Job runs to completion only once the services it waits for answer; a workload whose readiness probe asks a
+# service it depends on (Zipkin asks Elasticsearch) turns Ready, and is awaited, only once that service is ready.
+WAIT_FOR_READY = ("kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
 # An explicit dependency that delays a resource by less than this is not worth a warning.
 WARN_AFTER_SECONDS = 30
 
+REGISTERED_DOMAIN = "aws:route53domains/registeredDomain:RegisteredDomain"
+CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 # Explicit dependencies that a real need justifies although no input carries it: (dependent, dependency, why).
 KNOWN_NEEDS: tuple[tuple[str, str, str], ...] = (
     ("aws:eks/addon:Addon", "eks:index:ManagedNodeGroup", "an add-on's pods need nodes before it turns ACTIVE"),
     ("aws:eks/addon:Addon", "eks:index:Cluster", "the add-on names its cluster by plain name"),
     ("eks:index:ManagedNodeGroup", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "nodes join only once their role has its policies"),
     ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "a public NAT gateway needs the internet gateway"),
+    (CERTIFICATE_VALIDATION, REGISTERED_DOMAIN, "ACM sees the validation records once the registrar points at the zone"),
+    (CERTIFICATE_VALIDATION, "aws:route53/record:Record", "ACM sees the validation records once the parent zone delegates ours"),
     ("kubernetes:*", "kubernetes:core/v1:Namespace", "namespaced objects need their namespace"),
     ("kubernetes:*", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "custom resources need their CRD"),
 )
@@ -230,3 +235,90 @@ def deploy_estimate(records: list[Record]) -> DeployEstimate:
     t = timeline(records, waits)
     total = max(t.finish.values(), default=0)
     return DeployEstimate(total, critical_path(records, t, waits), tuple(serialisation_warnings(records, t, waits)))
+
+
+# --- The first deploy, in order -------------------------------------------------------------------------------------
+# Some waits end only through something outside the stack. Each is named here with the step that ends it; a wait
+# nothing ends before `pulumi up` starts, nor the stack itself, is a manual step in the middle of the deploy.
+
+PULL_THROUGH_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+NS_RECORD = "aws:route53/record:Record"
+ONCE = ("install ", "register ")
+
+
+@dataclass(frozen=True)
+class OutsideWait:
+    urn: str
+    waits_for: str  # what outside the stack it needs
+    ended_by: str  # the step before `pulumi up` that provides it, or "" when the stack provides it itself
+    after_stack: str = ""  # another stack whose first `up` must come before this one's
+
+
+@dataclass(frozen=True)
+class FirstDeploy:
+    steps: tuple[str, ...]  # the order, one line per step: what to do before each `pulumi up`, then the up
+    problems: tuple[str, ...]  # manual steps in the middle, and stacks deployed before those they wait for
+
+
+def _assumed_account(record: Record, by_urn: dict[str, Record]) -> str:
+    """The account of the role a resource's provider assumes (a resource written into another stack's account)."""
+    provider = by_urn.get(_provider_urn(record.provider))
+    roles = provider.inputs.get("assumeRoles", []) if provider else []
+    return roles[0].get("roleArn", "").split(":")[4] if roles else ""
+
+
+def _is_delegation(record: Record, by_urn: dict[str, Record]) -> bool:
+    """An NS record this stack writes into its parent's zone, through the role the parent's stack made for it."""
+    return record.type == NS_RECORD and record.inputs.get("type") == "NS" and bool(_assumed_account(record, by_urn))
+
+
+def outside_waits(records: list[Record], required_secrets: list[str], stack_of_account: dict[str, str]) -> list[OutsideWait]:
+    by_urn = {r.urn: r for r in records}
+    waits = edges(records)
+    found = [
+        OutsideWait("", f"secret config `insight:{key}`", f"pulumi config set --secret insight:{key} <value>") for key in required_secrets
+    ]
+    for r in records:
+        upstream = [by_urn[u] for u in _upstream(r.urn, waits) if u != r.urn]
+        if r.type == "eks:index:Cluster":
+            found.append(OutsideWait(r.urn, "the AWS CLI on the runner: the kubeconfig runs `aws eks get-token`", "install the AWS CLI v2"))
+        elif r.type == REGISTERED_DOMAIN:
+            domain = r.inputs.get("domainName", "")
+            found.append(
+                OutsideWait(r.urn, f"{domain} registered with Route 53 Domains", f"register {domain} with Route 53 Domains (once)")
+            )
+        elif _is_delegation(r, by_urn):
+            account = _assumed_account(r, by_urn)
+            other = stack_of_account.get(account, f"the stack of account {account}")
+            found.append(OutsideWait(r.urn, f"{other}'s zone and its delegation role for {r.inputs.get('name')}", "", after_stack=other))
+        elif r.type == CERTIFICATE_VALIDATION:
+            # ACM sees the validation records only once the parent points at the zone: the deploy must do that first.
+            if not any(u.type == REGISTERED_DOMAIN or _is_delegation(u, by_urn) for u in upstream):
+                found.append(
+                    OutsideWait(r.urn, "its zone delegated by the parent zone, by hand, while ACM waits (75 min timeout)", "MANUAL")
+                )
+        elif r.type == PULL_THROUGH_RULE and not any(u.type == SECRET_VERSION for u in upstream):
+            found.append(OutsideWait(r.urn, "a value in its credentials secret, put by hand (ECR reads it on creation)", "MANUAL"))
+    return found
+
+
+def first_deploy(order: list[str], waits_of: dict[str, list[OutsideWait]]) -> FirstDeploy:
+    """The steps of the first deploy of `order`'s stacks, and what would stop one half-way."""
+    steps: list[str] = []
+    problems: list[str] = []
+    done: set[str] = set()
+    for stack in order:
+        for wait in waits_of[stack]:
+            if wait.ended_by == "MANUAL":
+                problems.append(f"{stack}: {wait.urn} waits for {wait.waits_for}: a manual step in the middle of `pulumi up`")
+            elif wait.after_stack and wait.after_stack not in done:
+                problems.append(f"{stack}: {wait.urn} waits for {wait.waits_for}: deploy {wait.after_stack} first")
+            elif wait.ended_by:
+                # Tools and registrations are done once; secret config is set per stack.
+                step = wait.ended_by if wait.ended_by.startswith(ONCE) else f"{wait.ended_by} -s {stack}"
+                if step not in steps:
+                    steps.append(step)
+        steps.append(f"pulumi up -s {stack}")
+        done.add(stack)
+    return FirstDeploy(tuple(steps), tuple(problems))

@@ -30,6 +30,9 @@ DURATIONS: dict[str, Duration] = {
     "aws:acm/certificateValidation:CertificateValidation": Duration(180, "ACM DNS validation sees the CNAME in 1-5 min"),
     "aws:route53/record:Record": Duration(45, "Route 53 change becomes INSYNC in 30-60 s"),
     "aws:route53/zone:Zone": Duration(45, "hosted zone and its name servers INSYNC"),
+    "aws:route53domains/registeredDomain:RegisteredDomain": Duration(
+        300, "Route 53 Domains sets the domain's name servers at the TLD registry: the operation completes in minutes"
+    ),
     "aws:lb/loadBalancer:LoadBalancer": Duration(180, "ALB/NLB provisioning, 2-3 min"),
     "aws:wafv2/webAcl:WebAcl": Duration(20, "web ACL created"),
     "kubernetes:apps/v1:Deployment": Duration(60, "rollout: images pulled and readiness probes passing"),

@@ -1,8 +1,11 @@
 """The cost and deploy-time sections of `summary.md` (added to offline/summary.py SECTIONS)."""
 
 from offline.runner import Run
+from offline.stackfile import read_stack_file
+from settings import ENVIRONMENTS, PROJECT
+from settings.stack import required_secrets
 
-from .deploy import DeployEstimate, deploy_estimate
+from .deploy import DeployEstimate, OutsideWait, deploy_estimate, outside_waits
 from .model import Estimate, estimate
 from .prices import load_prices
 
@@ -56,5 +59,26 @@ def cost_section(run: Run) -> str:
     return render_cost(stack_estimate(run))
 
 
+def stack_of_account() -> dict[str, str]:
+    """Each stack file's account, so a wait on another account names its stack."""
+    return {str(read_stack_file(stack).raw(f"{PROJECT}:accountId")): stack for stack in ENVIRONMENTS}
+
+
+def render_outside_waits(waits: list[OutsideWait]) -> str:
+    lines = []
+    for w in waits:
+        ended = (
+            "a manual step in the middle: **fails the first-deploy check**"
+            if w.ended_by == "MANUAL"
+            else (f"after `pulumi up -s {w.after_stack}`" if w.after_stack else f"before the first `up`: `{w.ended_by}`")
+        )
+        lines.append(f"- {w.waits_for}: {ended}")
+    return "What the first `up` waits for outside the stack, and the step that ends each wait (README, First deploy):\n\n" + (
+        "\n".join(lines) or "- nothing"
+    )
+
+
 def deploy_time_section(run: Run) -> str:
-    return render_deploy(deploy_estimate(run.records))
+    assert run.settings is not None
+    waits = outside_waits(run.records, required_secrets(run.settings), stack_of_account())
+    return render_deploy(deploy_estimate(run.records)) + "\n" + render_outside_waits(waits) + "\n"

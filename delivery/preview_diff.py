@@ -31,7 +31,9 @@ from offline.stackfile import ROOT
 from settings import ENVIRONMENTS, PROJECT
 
 from .diff import diff_records, load_records, render_markdown
+from .mermaid import change_graph
 from .release import ReleaseError, release_change
+from .rolls import rolls_section
 
 
 class BaseFailed(RuntimeError):
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 diff = diff_records(stack, base, head)
                 stack_file = f"Pulumi.{stack}.yaml"
                 notes, refused = release_notes(stack, _git("show", f"{args.base}:{stack_file}"), (ROOT / stack_file).read_text())
-                (args.build_dir / stack / "diff.md").write_text(render_markdown(diff, label, notes))
+                sections = [rolls_section(diff, head), change_graph(diff, base, head)]
+                (args.build_dir / stack / "diff.md").write_text(render_markdown(diff, label, notes, sections))
                 print(f"{stack}: {diff.summary()} -> {args.build_dir / stack / 'diff.md'}")
                 if refused:
                     print(f"{stack_file}: {PROJECT}:release.version: {refused}", file=sys.stderr)

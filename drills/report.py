@@ -59,6 +59,13 @@ HEADER = (
 )
 
 
+def drills_line(tier: str, outcomes: list[Outcome]) -> str:
+    """The preview's one terminal line: how many drills ran and how they ended."""
+    statuses = [_status(tier, o) for o in outcomes]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("survives", "known limit", "fails (not required)", "fails") if s in statuses)
+    return f"{len(outcomes)} run: {counts}"
+
+
 def drills_section(tier: str, outcomes: list[Outcome]) -> str:
     failed = failures(tier, outcomes)
     title = f"## Failure drills ({len(outcomes)} run, {len(failed)} required drill(s) failed)\n\n"

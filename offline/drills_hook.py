@@ -6,7 +6,7 @@ Kept apart from preview.py so the terminal-output rework (issue 11) merges clean
 from pathlib import Path
 
 from drills.drills import Outcome
-from drills.report import drills_section, failures, render_drills, simulate
+from drills.report import drills_line, drills_section, failures, render_drills, simulate
 
 from .runner import Run
 
@@ -35,3 +35,7 @@ def drills_summary(run: Run) -> str:
 
 def drill_failures(run: Run) -> list[str]:
     return failures(_tier(run), outcomes(run))
+
+
+def drills_verdict(run: Run) -> str:
+    return drills_line(_tier(run), outcomes(run))

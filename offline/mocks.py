@@ -130,6 +130,7 @@ CANNED: dict[str, Canned] = {
     "aws:ec2/eip:Eip": lambda ctx, a: {"publicIp": "192.0.2.10", "allocationId": _fake_id(a.name, "eipalloc-")},
     "aws:cloudwatch/logGroup:LogGroup": lambda ctx, a: {"arn": ctx.arn("logs", f"log-group:{a.inputs.get('name', a.name)}")},
     "kubernetes:core/v1:Service": _k8s_service,
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda ctx, a: {"secretArn": ctx.arn("secretsmanager", f"secret:{a.name}")},
     "aws:s3/bucket:Bucket": _bucket,
     "aws:route53/zone:Zone": _zone,
     "aws:route53/record:Record": lambda ctx, a: {"fqdn": a.inputs["name"].rstrip(".")},
@@ -154,6 +155,15 @@ INVOKES: dict[str, Callable[[MockContext, dict[str, Any]], dict[str, Any]]] = {
         "id": ctx.account_id,
     },
     "aws:index/getPartition:getPartition": lambda ctx, _: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    # The recommended EKS AMI release of a Kubernetes minor: `<minor>.<patch>-<date>`.
+    "aws:ssm/getParameter:getParameter": lambda ctx, a: {
+        "name": a["name"],
+        "type": "String",
+        "insecureValue": f"{a['name'].split('/')[5]}.0-20251120" if a["name"].startswith("/aws/service/eks/") else "offline",
+        "value": "offline",
+        "id": a["name"],
+    },
+    "aws:route53/getZone:getZone": lambda ctx, a: {"name": a["name"], "zoneId": _fake_id(a["name"], "Z"), "id": _fake_id(a["name"], "Z")},
     "aws:index/getRegion:getRegion": lambda ctx, _: {"name": ctx.region, "region": ctx.region, "id": ctx.region},
 }
 

@@ -1,8 +1,11 @@
 """`make preview STACK=<stack>`: run the real program offline and write `build/<stack>/`.
 
+Prints a few lines per stack (resources, policy verdicts, cost, where the files are); the full report is
+build/<stack>/summary.md.
+
 Exit codes: 0 written; 1 a check failed, such as a mandatory policy violation (one line per failure on
 stderr, `<rule id> <urn>: <reason>`; everything is still written); 2 the stack's settings are invalid
-(one line per problem on stderr).
+(one line per problem on stderr). `make` turns any failure into its own 2; `./preview` passes these through.
 """
 
 import argparse
@@ -19,7 +22,7 @@ from .drills_hook import drill_failures, write_drills
 from .manifests import write_manifests
 from .policies import mandatory_violations
 from .runner import ROOT, Run, run_stack
-from .summary import render_summary
+from .summary import render_summary, terminal_report
 
 Writer = Callable[[Run, Path], None]
 
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to preview ({', '.join(ENVIRONMENTS)})")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder holding Pulumi.yaml and the stack files")
-    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    parser.add_argument("--quiet", action="store_true", help="print only progress, not the short report per stack")
     args = parser.parse_args(argv)
     failed = False
     for index, stack in enumerate(args.stacks, 1):
@@ -70,15 +73,24 @@ def main(argv: list[str] | None = None) -> int:
             run = preview(stack, args.build_dir, args.root)
         except ConfigError as err:
             print(err.render(), file=sys.stderr)
+            print(f"{progress}: exit 2, the stack's settings are invalid (above); nothing was declared", file=sys.stderr)
             return 2
+        elapsed = time.perf_counter() - started
+        print(f"{progress}: {len(run.records)} resources -> {shown(args.build_dir / stack)} ({elapsed:.1f}s)", flush=True)
         if not args.quiet:
-            print((args.build_dir / stack / "summary.md").read_text())
-        print(f"{progress}: {len(run.records)} resources -> {args.build_dir / stack} ({time.perf_counter() - started:.1f}s)", flush=True)
+            print(terminal_report(run, shown(args.build_dir / stack)), flush=True)
         failures = [line for check in CHECKS for line in check(run)]
         for line in failures:
             print(line, file=sys.stderr)
+        if failures:
+            print(f"{progress}: exit 1, a mandatory policy is violated (above); the files are still written", file=sys.stderr)
         failed = failed or bool(failures)
     return 1 if failed else 0
+
+
+def shown(path: Path) -> Path:
+    """The path as the user typed it: relative to the working folder when inside it."""
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class Record:
     retain_on_delete: bool
     # The dependencies that inputs carry (the rest of `dependencies` came from explicit depends_on).
     input_dependencies: list[str] = field(default_factory=list)
+    # The same by top-level input ("spec" -> URNs): the engine cascades a delete-before-replace through these.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
@@ -232,7 +234,13 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
         # A resource passed as an input is a dependency too, as the engine counts it.
-        input_deps = {*_ref_urns(raw), *(u for deps in request.propertyDependencies.values() for u in deps.urns)}
+        property_deps = {
+            key: sorted(
+                {*_ref_urns(raw.get(key)), *(request.propertyDependencies[key].urns if key in request.propertyDependencies else ())}
+            )
+            for key in {*raw, *request.propertyDependencies}
+        }
+        input_deps = {u for deps in property_deps.values() for u in deps}
         self.records.append(
             Record(
                 urn=response.urn,
@@ -246,6 +254,7 @@ class RecordingMonitor(MockMonitor):
                 inputs=_provider_inputs(plain(raw)) if request.type.startswith("pulumi:providers:") else plain(raw),
                 dependencies=sorted({*request.dependencies, *input_deps}),
                 input_dependencies=sorted(input_deps),
+                property_dependencies={key: urns for key, urns in sorted(property_deps.items()) if urns},
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=request.deleteBeforeReplace,

@@ -5,13 +5,16 @@ Each section is a function of the run returning Markdown; later concerns append 
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
-from costing.report import cost_section, deploy_time_section
+from costing.deploy import deploy_estimate
+from costing.report import cost_section, deploy_time_section, minutes, money, stack_estimate
 from delivery.mermaid import component_graph
+from policy.rules import RULES
 
-from .drills_hook import drills_summary
+from .drills_hook import drills_summary, drills_verdict
 from .edge_summary import edge_section
-from .policies import policy_section
+from .policies import policy_section, violations
 from .runner import Run
 
 Section = Callable[[Run], str]
@@ -67,3 +70,23 @@ SECTIONS: list[Section] = [
 
 def render_summary(run: Run) -> str:
     return f"# Offline preview of stack `{run.stack}`\n\n" + "\n".join(section(run) for section in SECTIONS)
+
+
+def terminal_report(run: Run, out: Path) -> str:
+    """The few lines the preview prints per stack; summary.md in `out` holds the full report."""
+    checked = [rule for rule in RULES if rule.severity_in(run.stack) != "disabled"]
+    found = Counter(v.severity for v in violations(run))
+    verdicts = ", ".join(f"{n} {severity}" for severity, n in sorted(found.items())) or "none"
+    cost = stack_estimate(run)
+    manifests = sum(1 for _ in (out / "manifests").rglob("*.yaml"))
+    return "\n".join(
+        [
+            f"  resources  {len(run.records)} of {len({r.type for r in run.records})} types, the stack included",
+            f"  policies   {len(checked)} rules checked; violations: {verdicts}",
+            f"  cost       {money(cost.monthly)}/month in {cost.region} ({money(cost.on_demand)} all on-demand,"
+            f" {cost.stack_saving:.1%} saving)",
+            f"  drills     {drills_verdict(run)} (drills.md)",
+            f"  deploy     about {minutes(deploy_estimate(run.records).total)} for a first `pulumi up`",
+            f"  files      {out}/summary.md (full report), resources.json, manifests/ ({manifests} files)",
+        ]
+    )

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from .aws_catalog import INSTANCE_TYPES, SUPPORTED_KUBERNETES_VERSIONS, architecture
 from .base import Cidr, Section, covers_everything
 from .errors import Problem
+from .network import LOG_RETENTION_DAYS
 
 # ASCII only: Python's \w and \d also match look-alike letters and digits from other scripts.
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")
@@ -34,6 +35,10 @@ class ClusterConfig(Section):
     public_access_cidrs: list[Cidr] = []
     service_cidr: Cidr = Field(default="172.20.0.0/16", validate_default=True)  # type: ignore[assignment]
     admin_role_arns: list[str] = []
+    # CloudWatch retention of the control-plane logs (/aws/eks/<cluster>/cluster).
+    log_retention_days: int = 90
+    # The identity that runs `pulumi up` (CI's deploy role). EKS makes it cluster admin when it creates the cluster.
+    deployer_role_arn: str | None = None
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -42,10 +47,17 @@ class ClusterConfig(Section):
             raise ValueError(f"unsupported Kubernetes version; allowed: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
         return value
 
-    @field_validator("admin_role_arns")
+    @field_validator("log_retention_days")
     @classmethod
-    def _role_arns(cls, value: list[str]) -> list[str]:
-        for arn in value:
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @field_validator("admin_role_arns", "deployer_role_arn")
+    @classmethod
+    def _role_arns(cls, value: list[str] | str | None) -> list[str] | str | None:
+        for arn in [value] if isinstance(value, str) else value or []:
             if not ROLE_ARN.match(arn):
                 raise ValueError(f"'{arn}' is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
         return value
@@ -106,6 +118,16 @@ def check_endpoint(environment: str, cluster: ClusterConfig) -> Iterator[Problem
             "cluster.publicAccessCidrs",
             [str(c) for c in cluster.public_access_cidrs],
             "prod's API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)",
+        )
+
+
+def check_admins(cluster: ClusterConfig) -> Iterator[Problem]:
+    if cluster.deployer_role_arn in cluster.admin_role_arns:
+        yield Problem(
+            "cluster.adminRoleArns",
+            cluster.deployer_role_arn,
+            "is cluster.deployerRoleArn: EKS already makes the creator cluster admin, and a second access entry for it "
+            "fails the first deploy (ResourceInUseException); remove it here",
         )
 
 

@@ -16,8 +16,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_RETENTION_DAYS = 3653
 # S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
 MIN_IA_TRANSITION_DAYS = 30
-# A delegation answers only as long as one of its name servers does; Route53 hands out four.
-MIN_NAME_SERVERS, MAX_NAME_SERVERS = 2, 8
+_ACCOUNT = re.compile(r"^\d{12}$")
 # Access logs are audit evidence: kept at least this long, prod at least a year.
 MIN_LOG_RETENTION_DAYS = {"test": 30, "staging": 90, "prod": 365}
 
@@ -64,9 +63,13 @@ class EdgeConfig(Section):
     domain: str
     # Extra names on both certificates, besides the domain itself; each inside the zone.
     certificate_sans: list[str] = Field(default_factory=list)
-    # Subdomains whose zones live in another stack's account (prod delegates test and staging): their name
-    # servers, copied from that stack's `nameServers` output once it is up.
-    delegations: dict[str, list[str]] = Field(default_factory=dict)
+    # Subdomains whose zones live in another stack's account (prod delegates test and staging): subdomain -> that
+    # account. This stack creates a role there may assume to write the subdomain's NS records in this zone.
+    delegations: dict[str, str] = Field(default_factory=dict)
+    # How this zone gets delegated, one of the two: the account of the stack whose zone is the parent domain (it
+    # declared a delegation for us), or the domain is registered with Route 53 Domains in this stack's account.
+    parent_account_id: str | None = None
+    registered_domain: bool = False
     # Names the CDN answers to; each inside the zone and covered by the certificate.
     cdn_aliases: list[str]
     waf: bool = False
@@ -81,6 +84,10 @@ class EdgeConfig(Section):
         if problem:
             raise ValueError(problem)
         return value
+
+    @property
+    def parent_domain(self) -> str:
+        return self.domain.partition(".")[2]
 
     @property
     def api_hostname(self) -> str:
@@ -109,15 +116,21 @@ def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
         yield Problem(
             "edge.certificateSans", edge.certificate_sans, f"must cover the API hostname {edge.api_hostname} (e.g. *.{edge.domain})"
         )
-    for sub, servers in edge.delegations.items():
+    for sub, account in edge.delegations.items():
         if hostname_problem(sub) or not sub.endswith(f".{edge.domain}"):
             yield Problem(f"edge.delegations.{sub}", sub, f"must be a valid hostname below the zone, ending with .{edge.domain}")
-        elif not MIN_NAME_SERVERS <= len(servers) <= MAX_NAME_SERVERS:
-            yield Problem(f"edge.delegations.{sub}", servers, f"needs {MIN_NAME_SERVERS} to {MAX_NAME_SERVERS} name servers")
-        for server in servers:
-            problem = hostname_problem(server)
-            if problem:
-                yield Problem(f"edge.delegations.{sub}", server, f"name server {problem}")
+        if not _ACCOUNT.match(str(account)):
+            yield Problem(f"edge.delegations.{sub}", account, "must be the 12-digit account of the stack that owns the subdomain's zone")
+    if edge.parent_account_id is not None and not _ACCOUNT.match(edge.parent_account_id):
+        yield Problem("edge.parentAccountId", edge.parent_account_id, "must be a 12-digit AWS account id")
+    if (edge.parent_account_id is not None) == edge.registered_domain:
+        yield Problem(
+            "edge.parentAccountId",
+            edge.parent_account_id,
+            "the zone must be delegated by exactly one of: edge.parentAccountId (the stack owning the parent zone "
+            f"{edge.parent_domain}) or edge.registeredDomain: true (registered with Route 53 Domains in this account); "
+            "otherwise certificate validation waits for a delegation nobody makes",
+        )
     if edge.query_log_retention_days not in LOG_RETENTION_DAYS:
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
         yield Problem("edge.queryLogRetentionDays", edge.query_log_retention_days, f"allowed: {allowed}")

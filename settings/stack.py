@@ -15,6 +15,7 @@ from .base import Section
 from .cluster import (
     ClusterConfig,
     NodePoolsConfig,
+    check_admins,
     check_cidr_overlap,
     check_endpoint,
     check_pool_sizes,
@@ -32,7 +33,7 @@ PROJECT = "insight"
 Environment = Literal["test", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
-SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey"})
+SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials"})
 
 
 class StackConfig(Section):
@@ -62,6 +63,7 @@ def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
     yield from check_network(cfg.environment, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
     yield from check_endpoint(cfg.environment, cfg.cluster)
+    yield from check_admins(cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
@@ -142,7 +144,8 @@ def parse_stack_config(environment: str, region: str | None, sections: dict[str,
 
 def required_secrets(cfg: StackConfig) -> list[str]:
     """Secrets this stack's settings need: checked for presence (never read) before anything is declared."""
-    return ["sentryDsn", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
+    # dockerHubCredentials: ECR reads the pull-through cache's secret when the rule is created, so it has a value first.
+    return ["sentryDsn", "dockerHubCredentials", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
 
 
 def decode_config_value(text: str) -> Any:

@@ -1,7 +1,8 @@
 """Every operator, chart and image the platform layer runs, pinned in one place.
 
 Bump a version here and nowhere else; the comment says where each one is published. No Bitnami
-images or charts (no longer freely available since 2025-08).
+images or charts (no longer freely available since 2025-08). A chart or operator bump needs its upstream
+structure re-derived into schemas/ (tools/derive_schemas.py); tests/test_pinned_schemas.py fails until it is.
 """
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ class Chart:
 
 
 # Helm charts, from each project's own chart repository.
-# ECK operator: Elastic's chart repo (elastic/cloud-on-k8s deploy/eck-operator); its CRDs match ../shared/crds.
+# ECK operator: Elastic's chart repo (elastic/cloud-on-k8s deploy/eck-operator); it installs the CRDs of its own tag.
 ECK_OPERATOR = Chart("eck-operator", "3.1.0", "https://helm.elastic.co")
 # MongoDB Controllers for Kubernetes (MCK, mongodb/mongodb-kubernetes), successor of the community operator.
 MONGODB_OPERATOR = Chart("mongodb-kubernetes", "1.3.0", "https://mongodb.github.io/helm-charts")
@@ -29,6 +30,7 @@ KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "77.6.2", "https://promet
 DATADOG = Chart("datadog", "3.130.1", "https://helm.datadoghq.com")
 
 # RabbitMQ Cluster Operator ships no chart of its own (the common one was Bitnami's): its release manifest.
+# That manifest is a CI-built release asset, not in git: schemas/ holds the CRD of the same tag, not the manifest.
 RABBITMQ_OPERATOR_VERSION = "2.16.0"
 RABBITMQ_OPERATOR_MANIFEST = (
     f"https://github.com/rabbitmq/cluster-operator/releases/download/v{RABBITMQ_OPERATOR_VERSION}/cluster-operator.yml"

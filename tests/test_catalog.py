@@ -150,7 +150,17 @@ BAD_INPUTS = {
         "services/apps/web.conf: deploy.hostname = 'api': already the hostname of api-gateway",
     ),
     "stateful on spot": ("apps/indexer.conf", "deploy.spotTolerant = true", "spotTolerant must be false"),
-    "unquoted quantity": ("apps/web.conf", "deploy.resources.requests.cpu = 100m", "services/apps/web.conf: deploy.resources.requests.cpu"),
+    "unquoted quantity": (
+        "apps/web.conf",
+        "deploy.resources.requests.cpu = 250m",
+        "services/apps/web.conf: deploy.resources.requests.cpu = '250m': unquoted, HOCON reads this as a duration"
+        ' (250 minutes): quote it, e.g. "250m"',
+    ),
+    "unquoted number": (
+        "apps/web.conf",
+        "deploy.resources.limits.cpu = 1",
+        """services/apps/web.conf: deploy.resources.limits.cpu = '1': unquoted, HOCON reads this as a number: quote it, e.g. "1\"""",
+    ),
     "wildcard iam": (
         "apps/repo-sync.conf",
         'deploy.aws = [{actions = ["s3:*"], resources = ["arn:aws:s3:::x"]}]',
@@ -211,6 +221,14 @@ def test_each_bad_input_names_the_file_and_key(tree: Path, case: str) -> None:
     edit(tree, rel, text)
     lines = problems(tree)
     assert any(expected in line for line in lines), lines
+
+
+def test_a_truncated_file_says_to_close_its_brackets(tree: Path) -> None:
+    path = tree / "services/apps/web.conf"
+    path.write_text(path.read_text()[:150])
+    assert problems(tree) == [
+        "services/apps/web.conf: line 7, column 2: the file ends before every { and [ is closed: close them (or restore the truncated file)"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,11 @@ def test_waf_with_managed_common_rules_in_prod_only(stack):
     assert aws_provider_of(run, acl).inputs["region"] == "us-east-1"
     assert acl.inputs["defaultAction"] == {"allow": {}}
     (rule,) = acl.inputs["rules"]
-    assert rule["statement"]["managedRuleGroupStatement"] == {"name": "AWSManagedRulesCommonRuleSet", "vendorName": "AWS"}
+    assert rule["statement"]["managedRuleGroupStatement"] == {
+        "name": "AWSManagedRulesCommonRuleSet",
+        "vendorName": "AWS",
+        "ruleActionOverrides": [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}],
+    }
     assert rule["overrideAction"] == {"none": {}}
     assert dist.inputs["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
 
@@ -128,3 +132,11 @@ def test_alias_records_point_at_the_distribution(run):
         assert record.inputs["zoneId"] == zone_id
         assert alias["name"].endswith(".cloudfront.net") and alias["zoneId"] == "Z2FDTNDATAQYW2"
     assert run.outputs["cdnDomainName"].endswith(".cloudfront.net")
+
+
+def test_waf_counts_large_api_bodies_instead_of_blocking_them():
+    from .conftest import declared
+
+    acl = declared("prod").one("aws:wafv2/webAcl:WebAcl")
+    statement = acl.inputs["rules"][0]["statement"]["managedRuleGroupStatement"]
+    assert statement["ruleActionOverrides"] == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]

@@ -130,3 +130,50 @@ def test_spread_over_azs():
     assert spread(7, 3) == [3, 2, 2]
     assert spread(3, 3) == [1, 1, 1]
     assert sum(spread(10, 4)) == 10
+
+
+def test_control_plane_log_group_is_declared_with_retention_before_the_cluster(run):
+    [group] = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs.get("name", "").startswith("/aws/eks/")]
+    [cluster] = run.of_type("eks:index:Cluster")
+    assert group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
+    assert group.inputs["retentionInDays"] == run.settings.cluster.log_retention_days
+    assert group.urn in cluster.dependencies
+
+
+def test_node_groups_follow_the_cluster_version_and_the_recommended_ami(run):
+    for group in run.of_type("eks:index:ManagedNodeGroup"):
+        assert group.inputs["version"] == run.settings.cluster.kubernetes_version
+        assert group.inputs["releaseVersion"].startswith(f"{run.settings.cluster.kubernetes_version}.")
+
+
+def test_ami_release_parameter_follows_version_and_architecture():
+    from components.aws.cluster import ami_release_parameter
+
+    assert ami_release_parameter("1.34", "m6g.xlarge").endswith("/1.34/amazon-linux-2023/arm64/standard/recommended/release_version")
+    assert "/x86_64/" in ami_release_parameter("1.33", "m6i.xlarge")
+
+
+def test_instances_and_volumes_carry_the_stack_cost_tags(run):
+    from components.aws.tagging import stack_tags
+
+    for template in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        specs = {spec["resourceType"]: spec["tags"] for spec in template.inputs["tagSpecifications"]}
+        assert set(specs) == {"instance", "volume"}
+        for tags in specs.values():
+            assert stack_tags(run.settings).items() <= tags.items() and tags["pool"] in ("reserved", "spot")
+
+
+def test_no_unused_pulumi_eks_security_groups(run):
+    [cluster] = run.of_type("eks:index:Cluster")
+    assert cluster.inputs["skipDefaultSecurityGroups"] is True
+
+
+def test_the_deployer_is_never_also_an_admin_entry():
+    from tests.test_config_errors import problems_for
+
+    problems = problems_for("prod", lambda s: s["cluster"]["adminRoleArns"].append(s["cluster"]["deployerRoleArn"]))
+    assert problems == [
+        "Pulumi.prod.yaml: insight:cluster.adminRoleArns = 'arn:aws:iam::333333333333:role/insight-deployer': is "
+        "cluster.deployerRoleArn: EKS already makes the creator cluster admin, and a second access entry for it fails the "
+        "first deploy (ResourceInUseException); remove it here"
+    ]

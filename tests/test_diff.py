@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from delivery.diff import REPLACED_ON_CHANGE, diff_records, flatten, load_records, render_markdown
+from delivery.diff import RULES, diff_records, flatten, load_records, render_markdown
 from delivery.preview_diff import BaseFailed, preview_base, release_notes
 from offline.recorder import DIGEST_KEY_ENV, MASK, Record
 from offline.runner import run_stack
@@ -113,13 +113,15 @@ def test_a_replacement_counts_what_depends_on_it():
     diff = diff_records("test", [VPC, subnet, nat], head)
     (change,) = diff.changes
     assert change.dependents == 2
-    assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (2 resources depend on it)" in render_markdown(diff, "origin/master")
+    assert "`vpc` (`aws:ec2/vpc:Vpc`): **replace** (create, then delete; 2 resources depend on it)" in render_markdown(
+        diff, "origin/master"
+    )
 
 
 def test_a_provider_moved_to_another_region_takes_what_it_manages_with_it():
-    provider = record("aws", "pulumi:providers:aws", {"region": "us-west-2"})
+    provider = record("aws", "pulumi:providers:aws", {"region": "us-west-2"}, replace_on_changes=["region"])
     vpc = record("vpc", VPC.type, VPC.inputs, provider=f"{provider.urn}::a1b2", protect=True)
-    moved = record("aws", "pulumi:providers:aws", {"region": "us-east-1"})
+    moved = record("aws", "pulumi:providers:aws", {"region": "us-east-1"}, replace_on_changes=["region"])
     diff = diff_records("test", [provider, vpc], [moved, vpc])
     (change,) = diff.changes
     assert (change.action, change.dependents) == ("replace", 1)
@@ -205,10 +207,10 @@ def test_replacement_table_names_real_input_properties():
     import importlib
     import inspect
 
-    for type_, props in REPLACED_ON_CHANGE.items():
-        package, module, name = type_.split(":")
-        if package != "aws":
+    for rule in RULES:
+        if not rule.type.startswith("aws:"):
             continue
+        (_, module, name), type_, props = rule.type.split(":"), rule.type, rule.paths
         cls = getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), name)
         params = {p.replace("_", "") for p in inspect.signature(cls._internal_init).parameters}
         for prop in props:

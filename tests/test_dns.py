@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from components.aws.dns import CAA_RECORDS, validated_names
-from offline.runner import run_stack
+from components.aws.dns import CAA_RECORDS, delegation_role_arn, delegation_role_name, validated_names
 
 from .conftest import declared, raw_sections
 from .helpers import aws_provider_of
@@ -96,12 +95,42 @@ def test_wildcards_fold_onto_their_base_name():
     assert validated_names(["x.io", "*.x.io", "api.x.io", "*.api.x.io"]) == ["x.io", "api.x.io"]
 
 
-def test_delegated_subdomains_get_ns_records():
-    edge = raw_sections("prod")["edge"]
-    servers = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"]
-    edge["delegations"] = {"test.insight.example.com": servers}
-    run = run_stack("prod", overrides={"insight:edge": edge})
-    record = run.one("aws:route53/record:Record", "dns-ns-test.insight.example.com")
-    assert (record.inputs["type"], record.inputs["name"], record.inputs["records"]) == ("NS", "test.insight.example.com", servers)
-    assert record.inputs["ttl"] == 172_800
-    assert not [r for r in declared("prod").of_type("aws:route53/record:Record") if r.inputs["type"] == "NS"]
+def test_each_delegated_subdomain_gets_a_role_that_writes_only_its_ns_records():
+    run = declared("prod")
+    for sub, account in raw_sections("prod")["edge"]["delegations"].items():
+        role = run.one("aws:iam/role:Role", f"dns-delegation-{sub}")
+        assert role.inputs["name"] == delegation_role_name(sub)
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+        policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", f"dns-delegation-{sub}").inputs["policy"])
+        [write] = [s for s in policy["Statement"] if s["Action"] == "route53:ChangeResourceRecordSets"]
+        assert write["Condition"]["ForAllValues:StringEquals"] == {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [sub],
+            "route53:ChangeResourceRecordSetsRecordTypes": ["NS"],
+        }
+    # Nobody copies name servers by hand any more: prod declares no NS record of its own.
+    assert not [r for r in run.of_type("aws:route53/record:Record") if r.inputs["type"] == "NS"]
+
+
+@pytest.mark.parametrize("stack", ["test", "staging"])
+def test_a_subdomain_stack_writes_its_own_delegation_in_the_parent_zone_before_validating(stack):
+    run = declared(stack)
+    record = run.one("aws:route53/record:Record", "dns-delegation")
+    zone = run.one("aws:route53/zone:Zone")
+    assert (record.inputs["type"], record.inputs["name"]) == ("NS", zone.inputs["name"])
+    assert zone.urn in record.dependencies and record.inputs["allowOverwrite"] is True
+    provider = run.by_urn()[record.provider.rsplit("::", 1)[0]]
+    [assumed] = provider.inputs["assumeRoles"]
+    assert assumed["roleArn"] == delegation_role_arn("333333333333", zone.inputs["name"])
+    assert provider.inputs["allowedAccountIds"] == ["333333333333"]
+    for validation in run.of_type("aws:acm/certificateValidation:CertificateValidation"):
+        assert record.urn in validation.dependencies
+
+
+def test_prod_points_its_registered_domain_at_the_zone_before_validating():
+    run = declared("prod")
+    domain = run.one("aws:route53domains/registeredDomain:RegisteredDomain")
+    assert domain.inputs["domainName"] == "insight.example.com"
+    # The zone's name servers (the mock kit's canned ones), set at the registrar by the deploy itself.
+    assert [n["name"] for n in domain.inputs["nameServers"]] == [f"ns-{i}.awsdns-example.net" for i in range(4)]
+    for validation in run.of_type("aws:acm/certificateValidation:CertificateValidation"):
+        assert domain.urn in validation.dependencies

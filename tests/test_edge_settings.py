@@ -43,11 +43,13 @@ from .test_config_errors import problems_for, set_path
         (
             "prod",
             "edge.delegations",
-            {"dev.example.org": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"]},
+            {"dev.example.org": "111111111111"},
             "insight:edge.delegations.dev.example.org = 'dev.example.org': must be a valid hostname below the zone",
         ),
-        ("prod", "edge.delegations", {"test.insight.example.com": ["ns-1.awsdns-01.org"]}, "needs 2 to 8 name servers"),
-        ("prod", "edge.delegations", {"test.insight.example.com": ["ns-1.awsdns-01.org", "ns_2"]}, "= 'ns_2': name server not a valid"),
+        ("prod", "edge.delegations", {"test.insight.example.com": "1111"}, "must be the 12-digit account of the stack"),
+        ("test", "edge.parentAccountId", "3333", "insight:edge.parentAccountId = '3333': must be a 12-digit AWS account id"),
+        ("test", "edge.parentAccountId", None, "the zone must be delegated by exactly one of"),
+        ("prod", "edge.parentAccountId", "111111111111", "the zone must be delegated by exactly one of"),
     ],
 )
 def test_bad_edge_value_names_file_key_value_and_rule(stack, path, value, expected):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from delivery.mermaid import TYPES_PER_BOX, component_graph
+from delivery.mermaid import KEY_TYPES, TYPES_PER_BOX, component_graph
 from offline.summary import render_summary
 
 from .conftest import declared
@@ -13,7 +13,7 @@ from .conftest import declared
 def parse(markdown: str) -> tuple[dict[str, list[str]], dict[str, str], set[tuple[str, str]]]:
     """Mermaid lines -> (subgraph id -> ids of the subgraphs enclosing it, node id -> label, edges)."""
     body = markdown.split("```mermaid\n", 1)[1].split("\n```", 1)[0].splitlines()
-    assert body[0] == "flowchart LR"
+    assert body[0] == "flowchart TB"
     stack: list[str] = []
     subgraphs: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
@@ -65,8 +65,16 @@ def test_boxes_hold_their_main_resources_counted(graph):
     network = box(labels, "network")
     held = [labels[i] for i, parents in subgraphs.items() if parents[-1:] == [network]]
     assert f"{len(run.of_type('aws:ec2/subnet:Subnet'))} x Subnet" in held
-    assert "Vpc" in held or any(label.startswith("... ") for label in held)
-    assert len(held) <= TYPES_PER_BOX + 1
+    counted = [label for label in held if not label.startswith(tuple(f"{t.rsplit(':', 1)[1]} " for t in KEY_TYPES))]
+    assert len(counted) <= TYPES_PER_BOX + 1
+
+
+def test_key_resources_are_named_never_hidden(graph):
+    """The cluster, VPC, NAT gateways and keys each show by name, whatever else a box holds."""
+    run, _, labels, _ = graph
+    for type_ in ("eks:index:Cluster", "aws:ec2/vpc:Vpc", "aws:ec2/natGateway:NatGateway", "aws:kms/key:Key"):
+        for record in run.of_type(type_):
+            assert f"{type_.rsplit(':', 1)[1]} {record.name}" in labels.values(), record.name
 
 
 def test_arrows_follow_dependencies_and_providers(graph):
@@ -80,4 +88,4 @@ def test_arrows_follow_dependencies_and_providers(graph):
 
 def test_summary_carries_the_graph(run):
     summary = render_summary(run)
-    assert "## Component graph\n\n```mermaid\nflowchart LR\n" in summary
+    assert "## Component graph\n\n```mermaid\nflowchart TB\n" in summary

@@ -62,7 +62,8 @@ def test_preview_exits_1_naming_rule_and_resource(monkeypatch, tmp_path, capsys)
         "eks-imdsv2 urn:pulumi:staging::insight::insight:cluster:Cluster$aws:ec2/launchTemplate:LaunchTemplate::cluster-reserved: "
         in "\n".join(err)
     )
-    assert all(line.split(" ", 1)[0] in RULE_BY_ID for line in err)
+    assert all(line.split(" ", 1)[0] in RULE_BY_ID for line in err[:-1])
+    assert err[-1] == "[1/1] staging: exit 1, a mandatory policy is violated (above); the files are still written"
     assert "`eks-imdsv2` | mandatory | **violated** (2)" in (tmp_path / "staging" / "summary.md").read_text()
 
 

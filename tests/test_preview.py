@@ -1,11 +1,12 @@
 """The offline preview writes build/<stack>/ for each stack, masks secrets and reads the stack file itself."""
 
 import json
+import shutil
 
 import pytest
 
 from offline.preview import main
-from offline.stackfile import offline_secret, read_stack_file
+from offline.stackfile import ROOT, offline_secret, read_stack_file
 
 EXPECTED_KEYS = {"urn", "type", "name", "parent", "custom", "inputs", "dependencies", "protect", "retain_on_delete"}
 
@@ -58,6 +59,25 @@ def test_secret_config_is_masked_in_every_file(tmp_path, monkeypatch):
         run_stack("test", overrides={"insight:kubeconfigProbe": {"secure": "v1:abc"}})
     assert "insight:kubeconfigProbe = '[secret]': unknown key" in caught.value.render()
     assert offline_secret("insight:kubeconfigProbe") not in caught.value.render()
+
+
+def test_the_terminal_gets_a_short_report_and_the_full_one_stays_in_summary_md(tmp_path, capsys):
+    assert main(["--build-dir", str(tmp_path), "test"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) <= 10
+    labels = [line.split()[0] for line in lines[2:]]
+    assert labels == ["resources", "policies", "cost", "drills", "deploy", "files"]
+    assert f"{tmp_path}/test/summary.md (full report)" in lines[-1]
+    assert len((tmp_path / "test" / "summary.md").read_text().splitlines()) > 100
+
+
+def test_bad_settings_exit_2_saying_so(tmp_path, capsys):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  insight:network: {azCount: 9}\n")
+    assert main(["--root", str(tmp_path), "--build-dir", str(tmp_path / "build"), "test"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "[1/1] test: exit 2, the stack's settings are invalid (above); nothing was declared"
+    )
 
 
 def test_unknown_stack_is_refused(capsys):

@@ -76,16 +76,37 @@ def test_repositories_outlive_a_teardown_outside_test(stack):
 def test_docker_hub_pull_through_cache_reads_credentials_from_a_prefixed_secret(run):
     secret = run.one("aws:secretsmanager/secret:Secret", "registry-docker-hub")
     assert secret.inputs["name"] == f"ecr-pullthroughcache/{DOCKER_HUB_PREFIX}"
-    # The value is set out of band: no version of it is declared.
-    assert run.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
+    # ECR reads the secret when the rule is created: the rule waits for its value, the stack's secret config.
+    value = run.one("aws:secretsmanager/secretVersion:SecretVersion", "registry-docker-hub")
+    assert value.inputs["secretString"] == "[secret]" and secret.urn in value.dependencies
     rule = run.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert value.urn in rule.dependencies
     assert rule.inputs["ecrRepositoryPrefix"] == DOCKER_HUB_PREFIX
     assert rule.inputs["upstreamRegistryUrl"] == "registry-1.docker.io"
     assert rule.inputs["credentialArn"].startswith("arn:aws:secretsmanager:")
     template = run.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
     assert template.inputs["prefix"] == DOCKER_HUB_PREFIX and template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
-    assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
     assert json.loads(template.inputs["lifecyclePolicy"])["rules"]
+
+
+def test_creation_template_tags_and_encrypts_through_its_own_role(run):
+    template = run.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    key = run.one("aws:kms/key:Key", "registry-images")
+    role = run.one("aws:iam/role:Role", "registry-creation-template")
+    assert template.inputs["resourceTags"] and template.inputs["encryptionConfigurations"][0]["kmsKey"].startswith("arn:aws:kms:")
+    # The provider documents customRoleArn as required for both tags and a KMS key.
+    assert template.inputs["customRoleArn"].startswith("arn:aws:iam::") and "registry-creation-template" in template.inputs["customRoleArn"]
+    assert role.urn in template.dependencies and key.urn in template.dependencies
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "ecr.amazonaws.com"}
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "registry-creation-template").inputs["policy"])
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert {"ecr:TagResource", "kms:CreateGrant", "kms:GenerateDataKey"} <= actions
+
+
+def test_the_test_stack_can_be_recreated_right_after_a_destroy(run):
+    secret = run.one("aws:secretsmanager/secret:Secret", "registry-docker-hub")
+    # Secrets Manager reserves a deleted secret's name for its recovery window (30 days by default).
+    assert (secret.inputs.get("recoveryWindowInDays") == 0) is (run.stack == "test")
 
 
 def test_ci_may_push_only_to_these_repositories(run):

@@ -163,3 +163,14 @@ def test_bucket_key_lets_cloudfront_decrypt_only_for_this_account(run):
     cdn = statement(policy, "CloudFrontReadsAssets")
     assert cdn["Action"] == "kms:Decrypt"
     assert cdn["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNTS[run.stack]}:distribution/*"}}
+
+
+def test_backups_expire_only_the_dumps_never_the_snapshot_repository(run):
+    from components.aws.storage import EXPIRING_BACKUP_PREFIX
+    from components.k8s.platform.logging import SNAPSHOT_PREFIX
+    from components.k8s.platform.mongodb import BACKUP_PREFIX
+
+    [backups] = [b for b in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") if "backups" in b.name]
+    [rule] = [r for r in backups.inputs["rules"] if r["id"] == "expire-backups"]
+    assert rule["filter"]["prefix"] == EXPIRING_BACKUP_PREFIX == f"{BACKUP_PREFIX}/"
+    assert not f"{SNAPSHOT_PREFIX}/".startswith(rule["filter"]["prefix"])

@@ -50,12 +50,22 @@ def assets_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [*tls_only_statements(bucket_arn), oac]})
 
 
-def managed_rule(name: str, priority: int) -> aws.wafv2.WebAclRuleArgsDict:
+# The common rule set blocks bodies over 8 KB; the API takes POST and PUT bodies larger than that: counted, not blocked.
+API_BODY_OVERRIDES: list[aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgsDict] = [
+    {"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}
+]
+
+
+def managed_rule(
+    name: str,
+    priority: int,
+    overrides: list[aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgsDict] | None = None,
+) -> aws.wafv2.WebAclRuleArgsDict:
     return {
         "name": name,
         "priority": priority,
         "override_action": {"none": {}},
-        "statement": {"managed_rule_group_statement": {"name": name, "vendor_name": "AWS"}},
+        "statement": {"managed_rule_group_statement": {"name": name, "vendor_name": "AWS", "rule_action_overrides": overrides or []}},
         "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": name, "sampled_requests_enabled": True},
     }
 
@@ -189,7 +199,7 @@ class Cdn(pulumi.ComponentResource):
             name=acl_name,
             scope="CLOUDFRONT",
             default_action={"allow": {}},
-            rules=[managed_rule("AWSManagedRulesCommonRuleSet", 0)],
+            rules=[managed_rule("AWSManagedRulesCommonRuleSet", 0, API_BODY_OVERRIDES)],
             visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": acl_name, "sampled_requests_enabled": True},
             tags=tags,
             opts=opts,

@@ -24,6 +24,10 @@ NODE_POLICIES = [
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",  # shell access through SSM, never SSH
 ]
+# EKS writes control-plane logs here; declared first, or EKS creates it on its own with no retention.
+CONTROL_PLANE_LOG_GROUP = "/aws/eks/{name}/cluster"
+# The AL2023 EKS AMI release AWS recommends for a Kubernetes minor and architecture (public SSM parameter).
+AMI_RELEASE_PARAMETER = "/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/standard/recommended/release_version"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
@@ -38,11 +42,18 @@ class ClusterArgs:
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
     availability_zones: list[str]
+    # The stack's cost-allocation tags: instances and volumes the node groups launch do not get the provider's.
+    stack_tags: dict[str, str]
+    log_retention_days: int
     protect: bool
 
 
 def ami_type(instance_type: str) -> str:
     return "AL2023_ARM_64_STANDARD" if architecture(instance_type) == "arm64" else "AL2023_x86_64_STANDARD"
+
+
+def ami_release_parameter(kubernetes_version: str, instance_type: str) -> str:
+    return AMI_RELEASE_PARAMETER.format(version=kubernetes_version, arch=architecture(instance_type))
 
 
 def key_policy(account_id: str) -> str:
@@ -68,6 +79,15 @@ class Cluster(pulumi.ComponentResource):
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-secrets", target_key_id=key.key_id, opts=child)
 
+        control_plane_logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=CONTROL_PLANE_LOG_GROUP.format(name=args.name),
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        # EKS makes the creator (the deploying identity) cluster admin on its own; an access entry for it as well
+        # fails with ResourceInUseException. settings/cluster.py refuses a deployerRoleArn among adminRoleArns.
         access_entries = {
             f"admin-{i}": eks.AccessEntryArgs(
                 principal_arn=arn,
@@ -102,9 +122,11 @@ class Cluster(pulumi.ComponentResource):
             vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             # CoreDNS needs nodes to turn healthy, so it is installed below, after the node groups.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            # Nodes use the security group EKS creates for the cluster; pulumi-eks's own two would go unused.
+            skip_default_security_groups=True,
             deletion_protection=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[control_plane_logs]),
         )
 
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
@@ -121,12 +143,16 @@ class Cluster(pulumi.ComponentResource):
             capacity_type="ON_DEMAND",
             instance_types=[reserved_type],
             ami_type=ami_type(reserved_type),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, reserved_type),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pools.reserved.min_size, desired_size=pools.reserved.desired_size, max_size=pools.reserved.max_size
             ),
             subnet_ids=args.private_subnet_ids,
             labels={POOL_LABEL: "reserved"},
-            launch_template=self._launch_template(f"{name}-reserved", pools.reserved.disk_gib, tags),
+            launch_template=self._launch_template(
+                f"{name}-reserved", pools.reserved.disk_gib, {**args.stack_tags, **tags, "pool": "reserved"}
+            ),
             tags={**tags, "pool": "reserved"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
@@ -140,6 +166,8 @@ class Cluster(pulumi.ComponentResource):
             capacity_type="SPOT",
             instance_types=spot_types,
             ami_type=ami_type(spot_types[0]),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pools.spot.min_size, desired_size=pools.spot.desired_size, max_size=pools.spot.max_size
             ),
@@ -148,7 +176,7 @@ class Cluster(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             labels={POOL_LABEL: "spot"},
             taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
-            launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, tags),
+            launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": "spot"}),
             tags={**tags, "pool": "spot"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
@@ -195,6 +223,17 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
         )
         self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
+
+    def _ami_release(self, kubernetes_version: str, instance_type: str) -> pulumi.Output[str]:
+        """A custom launch template pins nothing: without a version and release a group stays on its first ones.
+
+        The release is read on every `up`, so a new AMI rolls the nodes (respecting PDBs) at the next deploy.
+        """
+        release = aws.ssm.get_parameter_output(
+            name=ami_release_parameter(kubernetes_version, instance_type), opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        # A String parameter: `insecure_value` is its plain value (`value` is always marked sensitive).
+        return release.insecure_value
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
         """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from settings.edge import RegistryConfig
 
+from .iam import assume_role_policy
 from .tagging import component_tags
 
 DOCKER_HUB_PREFIX = "docker-hub"
@@ -33,6 +34,22 @@ PUSH_ACTIONS = [
 ]
 
 
+def creation_template_role_policy(key_arn: str) -> dict[str, Any]:
+    """What ECR needs, acting for the creation template, to encrypt and tag the repositories the cache creates."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "TagCachedRepositories", "Effect": "Allow", "Action": ["ecr:CreateRepository", "ecr:TagResource"], "Resource": "*"},
+            {
+                "Sid": "EncryptCachedRepositories",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt", "kms:RetireGrant"],
+                "Resource": key_arn,
+            },
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class RegistryArgs:
     environment: str
@@ -42,6 +59,8 @@ class RegistryArgs:
     node_role_name: pulumi.Input[str]
     services: list[str]  # one repository each, named after the service
     config: RegistryConfig
+    # Docker Hub username and access token (JSON `{"username": ..., "accessToken": ...}`), a Pulumi secret.
+    docker_hub_credentials: pulumi.Input[str]
     # Retain the repositories (and the images a rollback needs) when the stack is torn down.
     keep: bool
 
@@ -174,7 +193,7 @@ class Registry(pulumi.ComponentResource):
             aws.ecr.LifecyclePolicy(f"{name}-{service}", repository=repository.name, policy=policy_text, opts=child)
             repositories[service] = repository
 
-        self._docker_hub_cache(name, args, tags)
+        self._docker_hub_cache(name, args, key, tags)
 
         push = aws.iam.Policy(
             f"{name}-ci-push",
@@ -188,23 +207,37 @@ class Registry(pulumi.ComponentResource):
         self.ci_push_policy_arn = push.arn
         self.register_outputs({"repositoryUrls": self.repository_urls, "ciPushPolicyArn": self.ci_push_policy_arn})
 
-    def _docker_hub_cache(self, name: str, args: RegistryArgs, tags: dict[str, str]) -> None:
+    def _docker_hub_cache(self, name: str, args: RegistryArgs, key: aws.kms.Key, tags: dict[str, str]) -> None:
         """Pulls of `<registry>/docker-hub/<image>` are served from ECR, fetched once from Docker Hub."""
         child = pulumi.ResourceOptions(parent=self)
-        # Its value (Docker Hub username and access token) is set out of band, never in code or state:
-        # aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/docker-hub --secret-string '{"username":...,"accessToken":...}'
         credentials = aws.secretsmanager.Secret(
             f"{name}-docker-hub",
             name=f"{PULL_THROUGH_SECRET_PREFIX}{DOCKER_HUB_PREFIX}",
-            description="Docker Hub credentials for the ECR pull-through cache (value set out of band)",
+            description="Docker Hub credentials for the ECR pull-through cache",
+            # A secret scheduled for deletion keeps its name for the window: a torn-down stack could not be recreated.
+            recovery_window_in_days=0 if not args.keep else None,
             tags=tags,
             opts=child,
+        )
+        # ECR reads the credentials when the rule is created: the value (the stack's secret config) comes first.
+        value = aws.secretsmanager.SecretVersion(
+            f"{name}-docker-hub", secret_id=credentials.id, secret_string=args.docker_hub_credentials, opts=child
         )
         rule = aws.ecr.PullThroughCacheRule(
             f"{name}-docker-hub",
             ecr_repository_prefix=DOCKER_HUB_PREFIX,
             upstream_registry_url=DOCKER_HUB_URL,
-            credential_arn=credentials.arn,
+            credential_arn=value.secret_arn,
+            opts=child,
+        )
+        # ECR applies the template's tags and customer key only through a role of ours (customRoleArn).
+        template_role = aws.iam.Role(
+            f"{name}-creation-template", assume_role_policy=assume_role_policy("ecr.amazonaws.com"), tags=tags, opts=child
+        )
+        template_policy = aws.iam.RolePolicy(
+            f"{name}-creation-template",
+            role=template_role.id,
+            policy=key.arn.apply(lambda arn: json.dumps(creation_template_role_policy(arn))),
             opts=child,
         )
         # Repositories the cache creates get encryption and a lifecycle policy too.
@@ -214,10 +247,11 @@ class Registry(pulumi.ComponentResource):
             description="Docker Hub images cached by the pull-through rule",
             applied_fors=["PULL_THROUGH_CACHE"],
             image_tag_mutability="MUTABLE",
-            encryption_configurations=[{"encryption_type": "KMS"}],  # the AWS managed key: no role needed for ECR to use it
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
             lifecycle_policy=json.dumps(cache_lifecycle_policy(args.config)),
             resource_tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
+            custom_role_arn=template_role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rule, template_policy]),
         )
         fill = aws.iam.Policy(
             f"{name}-pull-through",

@@ -26,6 +26,10 @@ CDN_LOG_PREFIX = "cloudfront"
 # CloudFront delivers logs through CloudWatch Logs' vended delivery, whose sources live in us-east-1.
 CDN_LOG_DELIVERY_REGION = "us-east-1"
 
+# Backups S3 expires by age: the MongoDB dumps (components/k8s/platform/mongodb.py BACKUP_PREFIX). Never the
+# Elasticsearch snapshot repository (logging.py SNAPSHOT_PREFIX), whose retention SLM does.
+EXPIRING_BACKUP_PREFIX = "mongodb/"
+
 
 @dataclass(frozen=True)
 class StorageArgs:
@@ -163,7 +167,14 @@ def lifecycle_rules(purpose: str, cfg: StorageConfig) -> list[aws.s3.BucketLifec
         )
     if purpose == "backups":
         rules.append(
-            {"id": "expire-backups", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": cfg.backup_retention_days}}
+            # Only the dumps: the Elasticsearch snapshot repository's blobs are shared by later snapshots, and SLM
+            # retires them itself; S3 expiring them would silently corrupt the repository.
+            {
+                "id": "expire-backups",
+                "status": "Enabled",
+                "filter": {"prefix": EXPIRING_BACKUP_PREFIX},
+                "expiration": {"days": cfg.backup_retention_days},
+            }
         )
     return rules
 

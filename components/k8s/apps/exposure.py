@@ -46,6 +46,13 @@ def network_policy_spec(spec: ServiceSpec, clients: tuple[str, ...], callee_port
     if spec.public:
         # target type ip: the NLB connects to the pods' port itself.
         ingress.append(NetworkPolicyIngressRuleArgs(from_=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0"))], ports=http))
+        # The NLB health-checks the admin port from its own addresses inside the VPC.
+        ingress.append(
+            NetworkPolicyIngressRuleArgs(
+                from_=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr=cidr)) for cidr in PRIVATE_RANGES],
+                ports=_tcp(spec.deploy.probes.port),
+            )
+        )
     ingress.append(NetworkPolicyIngressRuleArgs(from_=[_peer_namespace(NAMESPACES["monitoring"])], ports=_tcp(spec.deploy.probes.port)))
     dns = [NetworkPolicyPortArgs(protocol="UDP", port=53), NetworkPolicyPortArgs(protocol="TCP", port=53)]
     egress = [NetworkPolicyEgressRuleArgs(to=[_peer_namespace("kube-system", {"k8s-app": "kube-dns"})], ports=dns)]

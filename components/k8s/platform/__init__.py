@@ -14,6 +14,7 @@ from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
 
 from .controllers import Controllers, ControllersArgs
 from .foundations import (
+    ANYWHERE,
     DATA_NAMESPACES,
     ECK_NAMESPACE,
     Foundations,
@@ -79,7 +80,7 @@ class Platform(pulumi.ComponentResource):
         # Operators talk to the Kubernetes API; the API server calls ECK's admission webhook.
         for ns in (ECK_NAMESPACE, NAMESPACES["data"]):
             allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
-        allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [{"ipBlock": {"cidr": "0.0.0.0/0"}}], namespaces[ECK_NAMESPACE])
+        allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [ANYWHERE], namespaces[ECK_NAMESPACE])
 
         handle = args.cluster
         if handle.controllers is not None:

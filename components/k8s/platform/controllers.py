@@ -12,96 +12,31 @@ from settings import versions
 from settings.scheduling import POOL_LABEL
 
 from .pods import small_resources
+from .published import published_policy
 
 KUBE_SYSTEM = "kube-system"
 LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+# Its published IAM policy, derived into published/ by tools/derive_controller_policies.py.
+LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
 # Spot first; the reserved pool only when no spot capacity can be had (higher number wins).
 EXPANDER_PRIORITIES = {50: [".*spot.*"], 10: [".*reserved.*"]}
 
 
+# Where the declared policy grants less than the published one: action -> why that is safe. None today.
+LOAD_BALANCER_CONTROLLER_NARROWINGS: dict[str, str] = {}
+
+
 def load_balancer_controller_policy(cluster_name: str) -> dict[str, Any]:
-    """What the controller needs: read the VPC, manage the load balancers and security groups it tags as its own."""
-    owned = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": cluster_name}}
-    tagged_on_create = {"StringEquals": {"aws:RequestTag/elbv2.k8s.aws/cluster": cluster_name}}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:Describe*",
-                    "ec2:GetCoipPoolUsage",
-                    "ec2:GetSecurityGroupsForVpc",
-                    "elasticloadbalancing:Describe*",
-                    "acm:ListCertificates",
-                    "acm:DescribeCertificate",
-                    "iam:ListServerCertificates",
-                    "iam:GetServerCertificate",
-                    "wafv2:GetWebACL",
-                    "wafv2:GetWebACLForResource",
-                    "shield:GetSubscriptionState",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Effect": "Allow",
-                "Action": "iam:CreateServiceLinkedRole",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["ec2:CreateSecurityGroup", "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
-                "Resource": "*",
-                "Condition": tagged_on_create,
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags"],
-                "Resource": "arn:aws:ec2:*:*:security-group/*",
-                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
-            },
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupIngress",
-                    "ec2:DeleteSecurityGroup",
-                    "ec2:CreateTags",
-                    "ec2:DeleteTags",
-                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                    "elasticloadbalancing:SetIpAddressType",
-                    "elasticloadbalancing:SetSecurityGroups",
-                    "elasticloadbalancing:SetSubnets",
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    "elasticloadbalancing:ModifyTargetGroup",
-                    "elasticloadbalancing:ModifyTargetGroupAttributes",
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    "elasticloadbalancing:ModifyListener",
-                    "elasticloadbalancing:DeleteListener",
-                    "elasticloadbalancing:ModifyRule",
-                    "elasticloadbalancing:DeleteRule",
-                    "elasticloadbalancing:SetWebAcl",
-                    "elasticloadbalancing:RemoveTags",
-                ],
-                "Resource": "*",
-                "Condition": owned,
-            },
-            # Listeners and rules carry no tags of their own when created; they live under an owned load balancer.
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:CreateListener",
-                    "elasticloadbalancing:CreateRule",
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RegisterTargets",
-                    "elasticloadbalancing:DeregisterTargets",
-                ],
-                "Resource": "*",
-            },
-        ],
-    }
+    """The policy the controller's project publishes for the pinned version, as is (published/, with provenance).
+
+    A hand-trimmed copy failed on real calls: CreateSecurityGroup also authorizes the VPC, which a request-tag
+    condition does not cover, and with target type `ip` the controller edits the cluster security group on the
+    node ENIs, which it never tagged. `cluster_name` is kept for the callers: the published document keys on the
+    presence of the `elbv2.k8s.aws/cluster` tag, not on its value.
+    """
+    del cluster_name
+    return published_policy(LOAD_BALANCER_CONTROLLER)
 
 
 def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
@@ -187,6 +122,9 @@ class Controllers(pulumi.ComponentResource):
                 },
                 "nodeSelector": on_reserved_pool(),
                 "resources": small_resources("100m", "500m", "256Mi"),
+                # App Services set loadBalancerClass themselves; the mutating webhook (failurePolicy Fail) would
+                # only reject every Service created before the controller is ready.
+                "enableServiceMutatorWebhook": False,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -17,6 +17,8 @@ DATA_STORAGE_CLASS = "insight-data"
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+# The API server calls admission webhooks from the control plane's addresses, outside any namespace.
+ANYWHERE = {"ipBlock": {"cidr": "0.0.0.0/0"}}
 
 # Pod Security Admission level enforced per namespace; every namespace also warns and audits at restricted,
 # so anything short of it shows up.

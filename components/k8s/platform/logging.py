@@ -95,7 +95,12 @@ class Logging(pulumi.ComponentResource):
             version=chart.version,
             repository_opts={"repo": chart.repo},
             namespace=ECK_NAMESPACE,
-            values={"managedNamespaces": [NAMESPACE], "nodeSelector": {"insight.io/pool": "reserved"}},
+            values={
+                "managedNamespaces": [NAMESPACE],
+                "nodeSelector": {"insight.io/pool": "reserved"},
+                # elastic-system enforces restricted; the 3.1.0 chart's pod context sets no seccomp profile.
+                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            },
             opts=child,
         )
         on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
@@ -226,6 +231,9 @@ class Logging(pulumi.ComponentResource):
                                 "livenessProbe": pods.tcp_probe(5601, period=20),
                             }
                         ],
+                        # ECK 3.1.0 adds this init container without the restricted settings; it writes only to
+                        # its mounted volumes, so a read-only root holds.
+                        "initContainers": [{"name": "elastic-internal-init", "securityContext": pods.container_security()}],
                     }
                 },
             },
@@ -260,6 +268,8 @@ class Logging(pulumi.ComponentResource):
                                 "livenessProbe": pods.http_probe(9600, "/", period=20),
                             }
                         ],
+                        # As for Kibana: the operator's config init container copies into its mounted volume only.
+                        "initContainers": [{"name": "logstash-internal-init-config", "securityContext": pods.container_security()}],
                     },
                 },
                 "volumeClaimTemplates": [
@@ -299,6 +309,14 @@ class Logging(pulumi.ComponentResource):
             "allow-elasticsearch-clients", NAMESPACE, ES_POD_LABELS, [ES_PORT], from_namespaces(apps, tracing, ECK_NAMESPACE), self
         )
         allow_ingress("allow-logstash-clients", NAMESPACE, LOGSTASH_POD_LABELS, [LOGSTASH_PORT], from_namespaces(apps), self)
+        # The operator reads cluster health and drives rolling changes through the HTTP API.
+        allow_egress(
+            "allow-elasticsearch",
+            ECK_NAMESPACE,
+            {},
+            [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+            self,
+        )
         # Snapshots go to S3 through STS: HTTPS out.
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
         self.register_outputs({"elasticsearch": ES_NAME})

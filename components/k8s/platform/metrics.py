@@ -10,11 +10,17 @@ from settings.endpoints import NAMESPACES
 from settings.platform import MetricsConfig
 
 from . import pods
-from .foundations import DATA_STORAGE_CLASS, allow_egress, allow_ingress
+from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress
 from .secrets import secret
 
 NAMESPACE = NAMESPACES["monitoring"]
 DATADOG_SECRET = "datadog-api-key"
+# Webhook pods and ports per backend: datadog values clusterAgent.admissionController.port; kube-prometheus-stack
+# values prometheusOperator.tls.internalPort (the operator serves its webhook there).
+WEBHOOKS: dict[str, tuple[dict[str, str], list[int]]] = {
+    "datadog": ({"app": "datadog-cluster-agent"}, [8000]),
+    "prometheus": ({"app": "kube-prometheus-stack-operator"}, [10250]),
+}
 
 # Prometheus keeps the `prometheus.io/*` pod annotation convention (settings.platform.metrics_annotations).
 ANNOTATED_PODS_JOB = {
@@ -115,4 +121,7 @@ class Metrics(pulumi.ComponentResource):
         # Scrapers and agents reach every pod, the kubelets and the vendor's intake.
         allow_egress("allow-collectors-out", NAMESPACE, {}, [{}], self)
         allow_ingress("allow-collectors-in", NAMESPACE, {}, [], [{"podSelector": {}}], self)
+        # The API server calls the admission webhook the chart registers (Datadog's admission controller,
+        # prometheus-operator's validating webhook).
+        allow_ingress("allow-webhook", NAMESPACE, *WEBHOOKS[cfg.backend], [ANYWHERE], self)
         self.register_outputs({"backend": cfg.backend})

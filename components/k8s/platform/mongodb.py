@@ -15,7 +15,7 @@ from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
 
 from . import pods
-from .foundations import DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
+from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress, from_namespaces, https_anywhere
 from .secrets import app_secret, generated_password, secret
 
 NAMESPACE = NAMESPACES["data"]
@@ -31,6 +31,9 @@ RESTORE_USER = "restore"
 RESTORE_SERVICE_ACCOUNT = "mongodb-restore"
 RESTORE_CRONJOB = "mongodb-restore"
 MONGODB_UID = 2000  # MCK's database images run as this uid
+# The operator's pod label and webhook port (helm_chart/templates/operator.yaml, values.yaml; MDB_WEBHOOK_PORT default).
+OPERATOR_LABELS = {"app.kubernetes.io/name": "mongodb-kubernetes-operator"}
+OPERATOR_WEBHOOK_PORT = 1993
 
 
 def user(name: str, roles: list[tuple[str, str]]) -> dict:
@@ -137,6 +140,8 @@ class MongoDB(pulumi.ComponentResource):
             )
         self._backup(name, cfg, args)
         allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
+        # The API server (outside the pod network) calls the operator's validating webhook.
+        allow_ingress("allow-operator-webhook", NAMESPACE, OPERATOR_LABELS, [OPERATOR_WEBHOOK_PORT], [ANYWHERE], self)
         self.register_outputs({})
 
     def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:

@@ -41,7 +41,9 @@ class Tracing(pulumi.ComponentResource):
         es = ENDPOINTS["elasticsearch"]
         k8s.apps.v1.Deployment(
             f"{name}-zipkin",
-            metadata={"namespace": NAMESPACE, "name": "zipkin", "labels": LABELS},
+            # Its readiness needs Elasticsearch formed (~5 min after the resource): awaiting it would hold the whole
+            # first deploy past its target for a service nothing in the deploy needs. Kubernetes keeps rolling it out.
+            metadata={"namespace": NAMESPACE, "name": "zipkin", "labels": LABELS, "annotations": {"pulumi.com/skipAwait": "true"}},
             spec={
                 "replicas": cfg.replicas,
                 "selector": {"matchLabels": LABELS},
