@@ -227,7 +227,7 @@ def test_a_truncated_file_says_to_close_its_brackets(tree: Path) -> None:
     path = tree / "services/apps/web.conf"
     path.write_text(path.read_text()[:150])
     assert problems(tree) == [
-        "services/apps/web.conf: line 7, column 2: the file ends before every { and [ is closed: close them (or restore the truncated file)"
+        "services/apps/web.conf: line 4, column 47: the file ends before every { and [ is closed: close them (or restore the truncated file)"
     ]
 
 
