@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= test
-STACKS := test staging prod
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+RELEASE ?=
 
-.PHONY: help install dev-install policy-pack scan-install scan preview preview-all test check lint typecheck clean bench
+.PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose test check lint typecheck clean bench
 
 help:
-	@echo "make preview [STACK=test|staging|prod]  offline preview into build/<stack>/"
-	@echo "make preview-all                        all three stacks"
+	@echo "make preview [STACK=test|staging|prod|onprem]  offline preview into build/<stack>/"
+	@echo "make preview-all                        every stack (one Pulumi.<stack>.yaml each)"
+	@echo "make compose [RELEASE=x.y.z]            the one-host Compose bundle into build/compose/ (default: onprem's release)"
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
@@ -66,6 +68,9 @@ preview: install
 
 preview-all: install
 	@$(BIN)/python -m $(PREVIEW) $(STACKS)
+
+compose: install
+	@$(BIN)/python -m onprem.bundle $(if $(RELEASE),--release $(RELEASE))
 
 test: dev-install scan-install
 	$(BIN)/python -m pytest -q -n 2

@@ -14,7 +14,7 @@ import pulumi
 
 from offline.preview import preview
 from offline.runner import run_stack
-from settings import ENVIRONMENTS
+from settings import STACKS
 
 TARGET = 1.5
 ROUNDS = 3  # best of: the least disturbed measurement of each side
@@ -40,7 +40,7 @@ def trivial_program(count: int) -> Callable[[], None]:
 def main() -> int:
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="insight-bench-") as build:
-        for stack in ENVIRONMENTS:
+        for stack in STACKS:
             preview(stack, Path(build))  # warm-up: imports and caches are not the program's cost
             resources = len(run_stack(stack).records) - 1  # the stack itself is in both runs
             program = trivial_program(resources)

@@ -3,13 +3,16 @@
 Pure Python (pyhocon, pydantic): no Pulumi, no network. The program turns each ServiceSpec into an AppService.
 """
 
-from .layers import SECRET_ENV, SERVICE_PORT
+from .layers import CLUSTER, SECRET_ENV, SERVICE_PORT, Address, Placement
 from .loader import Catalog, SecretEnv, ServiceSpec, load_catalog
 from .model import Deploy
 from .problems import CatalogError, Problem
 from .render import config_hash, render_application_conf
 
 __all__ = [
+    "CLUSTER",
+    "Address",
+    "Placement",
     "SECRET_ENV",
     "SERVICE_PORT",
     "Catalog",

@@ -14,7 +14,8 @@ pyhocon's traps, and how this module keeps clear of them:
 import copy
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyhocon import ConfigFactory, ConfigParser, ConfigTree
@@ -38,9 +39,36 @@ def env_var(secret: str, key: str) -> str:
 SECRET_ENV: dict[str, tuple[str, str]] = {env_var(name, key): (ref.name, key) for name, ref in APP_SECRETS.items() for key in ref.keys}
 
 
-def infra_layer(environment: str) -> dict[str, Any]:
-    """What the program provides: the environment and where each infra system answers in-cluster."""
-    endpoints = {name: {"host": e.host, "port": e.port, "scheme": e.scheme, "url": e.url} for name, e in sorted(ENDPOINTS.items())}
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+    scheme: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def cluster_service(name: str) -> Address:
+    return Address(f"{name}.{APPS_NAMESPACE}.svc.cluster.local", SERVICE_PORT, "http")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the infra systems and the catalog services answer, as the services' config names them."""
+
+    infra: Mapping[str, Address]
+    service: Callable[[str], Address]
+
+
+# On a cluster: the platform's Services (settings/endpoints.py) and each service's own Service.
+CLUSTER = Placement({name: Address(e.host, e.port, e.scheme) for name, e in ENDPOINTS.items()}, cluster_service)
+
+
+def infra_layer(environment: str, placement: Placement = CLUSTER) -> dict[str, Any]:
+    """What the program provides: the environment and where each infra system answers."""
+    endpoints = {name: {"host": a.host, "port": a.port, "scheme": a.scheme, "url": a.url} for name, a in sorted(placement.infra.items())}
     return {"infra": {"environment": environment, "namespace": APPS_NAMESPACE, **endpoints}}
 
 
@@ -48,13 +76,10 @@ def env_layer() -> dict[str, Any]:
     return {"env": {var: _MARK.format(var) for var in sorted(SECRET_ENV)}}
 
 
-def services_layer(names: list[str]) -> dict[str, Any]:
-    """Where each catalog service answers in-cluster, so one service's config can name another's."""
-    entries = {}
-    for name in names:
-        host = f"{name}.{APPS_NAMESPACE}.svc.cluster.local"
-        entries[name] = {"host": host, "port": SERVICE_PORT, "url": f"http://{host}:{SERVICE_PORT}"}
-    return {"services": entries}
+def services_layer(names: list[str], placement: Placement = CLUSTER) -> dict[str, Any]:
+    """Where each catalog service answers, so one service's config can name another's."""
+    addresses = {name: placement.service(name) for name in names}
+    return {"services": {name: {"host": a.host, "port": a.port, "url": a.url} for name, a in addresses.items()}}
 
 
 @functools.lru_cache(maxsize=512)

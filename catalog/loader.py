@@ -18,8 +18,10 @@ from pyparsing import ParseBaseException
 from .guards import MAX_DEPTH, secret_value_kind, text_problems
 from .iam import escalations, resource_problems
 from .layers import (
+    CLUSTER,
     ENV_MARK,
     SECRET_ENV,
+    Placement,
     env_layer,
     from_dict,
     infra_layer,
@@ -38,7 +40,6 @@ from .problems import MISSING, NOTHING, CatalogError, Problem
 from .render import config_hash, render_application_conf
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = ("test", "staging", "prod")
 SECTIONS = ("deploy", "app")  # what a defaults or service file may hold
 CLUSTER_SECTIONS = ("defaults", "services")
 
@@ -98,15 +99,16 @@ class _File:
     tree: ConfigTree
 
 
-def load_catalog(environment: str, root: Path | None = None, account: str | None = None) -> Catalog:
+def load_catalog(environment: str, root: Path | None = None, placement: Placement = CLUSTER, account: str | None = None) -> Catalog:
     """Load, layer, check and render the catalog for one environment; raise CatalogError with every problem.
 
-    `root` holds services/ (the repository by default). `account` is the stack's AWS account: the only
-    one a service's IAM statements may name (without it, none may)."""
+    `root` holds services/ (the repository by default); `placement` says where infra and services answer.
+    `account` is the stack's AWS account: the only one a service's IAM statements may name (without it, none may)."""
     root = root or ROOT
     problems: list[Problem] = []
-    if environment not in ENVIRONMENTS:
-        raise CatalogError([Problem("services/clusters", environment, NOTHING, f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}")])
+    if not re.fullmatch(DNS_LABEL, environment):
+        # The stack's name picks its cluster layer file: never a path of its own.
+        raise CatalogError([Problem("services/clusters", environment, NOTHING, "a stack name is a DNS label: a-z, 0-9 and -")])
     services_dir = root / "services"
     defaults = _read(root, services_dir / "defaults.conf", problems)
     cluster = _read(root, services_dir / "clusters" / f"{environment}.conf", problems)
@@ -119,7 +121,7 @@ def load_catalog(environment: str, root: Path | None = None, account: str | None
     for file in files:
         problems += _secrets(file)
 
-    program = [from_dict(infra_layer(environment)), from_dict(env_layer())]
+    program = [from_dict(infra_layer(environment, placement)), from_dict(env_layer())]
     cluster_defaults = section(cluster.tree, "defaults")
     cluster_services = section(cluster.tree, "services")
     specs: list[ServiceSpec] = []
@@ -133,7 +135,7 @@ def load_catalog(environment: str, root: Path | None = None, account: str | None
             (cluster, override, f"services.{name}"),
         ]
         # Only the services this one names: every service carrying every other's address would grow as N².
-        peers = services_layer(sorted(_named_services([tree for _, tree, _ in layers]) & set(names)))
+        peers = services_layer(sorted(_named_services([tree for _, tree, _ in layers]) & set(names)), placement)
         merged = merge([*program, from_dict(peers), *(tree for _, tree, _ in layers)])
         found = [p for file, tree, prefix in layers for p in _references(file, tree, prefix, merged, names)]
         if found:

@@ -87,6 +87,8 @@ class Deploy(Shape):
     resources: Resources
     probes: Probes
     volume: Volume | None = None
+    # Scratch space larger than the node's disk allows: a volume made for each pod and deleted with it.
+    scratch: Volume | None = None
     aws: tuple[AwsStatement, ...] = ()
 
     @model_validator(mode="after")

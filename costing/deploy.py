@@ -43,6 +43,7 @@ CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 KNOWN_NEEDS: tuple[tuple[str, str, str], ...] = (
     ("aws:eks/addon:Addon", "eks:index:ManagedNodeGroup", "an add-on's pods need nodes before it turns ACTIVE"),
     ("aws:eks/addon:Addon", "eks:index:Cluster", "the add-on names its cluster by plain name"),
+    ("pulumi:providers:kubernetes", "eks:index:ManagedNodeGroup", "the Kubernetes layer's awaits start once nodes exist"),
     ("eks:index:ManagedNodeGroup", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "nodes join only once their role has its policies"),
     ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "a public NAT gateway needs the internet gateway"),
     (CERTIFICATE_VALIDATION, REGISTERED_DOMAIN, "ACM sees the validation records once the registrar points at the zone"),

@@ -2,7 +2,7 @@
 
 from offline.runner import Run
 from offline.stackfile import read_stack_file
-from settings import ENVIRONMENTS, PROJECT
+from settings import PROJECT, STACKS, StackConfig
 from settings.stack import required_secrets
 
 from .deploy import DeployEstimate, OutsideWait, deploy_estimate, outside_waits
@@ -12,7 +12,7 @@ from .prices import load_prices
 
 def stack_estimate(run: Run) -> Estimate:
     cfg = run.settings
-    if cfg is None:
+    if not isinstance(cfg, StackConfig):
         raise ValueError(f"run of {run.stack} carries no stack settings to price it with")
     return estimate(run.records, cfg.region, cfg.node_pools, cfg.cost, load_prices())
 
@@ -56,12 +56,15 @@ def render_deploy(d: DeployEstimate) -> str:
 
 
 def cost_section(run: Run) -> str:
+    if run.settings is not None and not isinstance(run.settings, StackConfig):
+        return "## Cost\n\nThe customer's own cluster: no AWS resource, nothing priced.\n"
     return render_cost(stack_estimate(run))
 
 
 def stack_of_account() -> dict[str, str]:
     """Each stack file's account, so a wait on another account names its stack."""
-    return {str(read_stack_file(stack).raw(f"{PROJECT}:accountId")): stack for stack in ENVIRONMENTS}
+    accounts = {stack: read_stack_file(stack).raw(f"{PROJECT}:accountId") for stack in STACKS}
+    return {str(account): stack for stack, account in accounts.items() if account is not None}
 
 
 def render_outside_waits(waits: list[OutsideWait]) -> str:

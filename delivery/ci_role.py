@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from offline.stackfile import read_stack_file
-from settings import ENVIRONMENTS, PROJECT, ConfigError
+from settings import PROJECT, STACKS, ConfigError
 
 PURPOSES = ("deploy", "preview")
 
@@ -22,7 +22,7 @@ def role_arn(account_id: str, purpose: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m delivery.ci_role", description=__doc__)
-    parser.add_argument("stack", choices=ENVIRONMENTS)
+    parser.add_argument("stack", choices=STACKS)
     parser.add_argument("purpose", choices=PURPOSES)
     args = parser.parse_args(argv)
     try:

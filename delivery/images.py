@@ -11,8 +11,9 @@ from catalog import CatalogError, load_catalog
 from components.aws.registry import repository_name
 from offline.stackfile import read_stack_file
 from settings import PROJECT
+from settings.tiers import stack_tier
 
-from .release import ReleaseError, check_version_for_stack, parse_version
+from .release import ReleaseError, check_version_for_tier, parse_version
 
 
 def registry(account_id: str, region: str) -> str:
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("version", help="the release version, e.g. 1.4.1-SNAPSHOT.812")
     args = parser.parse_args(argv)
     try:
-        check_version_for_stack(args.stack, parse_version(args.version))
+        check_version_for_tier(stack_tier(args.stack), parse_version(args.version))
         services = [s.name for s in load_catalog(args.stack).services]
     except (ReleaseError, CatalogError) as err:
         print(f"images: {err}", file=sys.stderr)

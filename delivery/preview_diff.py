@@ -28,7 +28,7 @@ import yaml
 from offline import preview
 from offline.recorder import DIGEST_KEY_ENV
 from offline.stackfile import ROOT
-from settings import ENVIRONMENTS, PROJECT
+from settings import PROJECT, STACKS
 
 from .diff import diff_records, load_records, render_markdown
 from .mermaid import change_graph
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m delivery.preview_diff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to compare ({', '.join(ENVIRONMENTS)})")
+    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to compare ({', '.join(STACKS)})")
     parser.add_argument("--base", required=True, help="git ref to compare with, e.g. origin/master")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--quiet", action="store_true", help="print only the one-line summary per stack")

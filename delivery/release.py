@@ -1,9 +1,10 @@
-"""Release rules as code: SemVer 2.0.0 versions, which stack each one goes to, and what comes next.
+"""Release rules as code: SemVer 2.0.0 versions, which tier each one goes to, and what comes next.
 
     x.y.z-SNAPSHOT[.B]  every master commit (B: the CI build number, so each image tag is new) -> test
     x.y.z-rc.N          release candidate, git tag vx.y.z-rc.N                               -> staging
     x.y.z               final release, git tag vx.y.z                                        -> prod
 
+Which tier takes which kind is the tier table's (settings/tiers.py); a stack runs what its tier takes.
 Pure: no pulumi, no git; `python -m delivery.release` is the command line CI calls.
 """
 
@@ -14,12 +15,11 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import total_ordering
-from typing import Literal
 
-Stack = Literal["test", "staging", "prod"]
-Kind = Literal["snapshot", "rc", "final"]
+from settings.tiers import ReleaseKind as Kind
+from settings.tiers import stack_tier, tier_policy, tiers_taking
+
 KIND_NAMES: dict[Kind, str] = {"snapshot": "a SNAPSHOT", "rc": "a release candidate", "final": "a final release"}
-STACK_OF_KIND: dict[Kind, Stack] = {"snapshot": "test", "rc": "staging", "final": "prod"}
 ALLOWED = "x.y.z-SNAPSHOT, x.y.z-SNAPSHOT.B, x.y.z-rc.N or x.y.z"
 TAG_PREFIX = "v"
 
@@ -121,35 +121,36 @@ def parse_ref(ref: str) -> Version:
     return parse_tag(ref) if ref.startswith((TAG_PREFIX, "refs/tags/")) else parse_version(ref)
 
 
-def target_stack(version: Version) -> Stack:
-    return STACK_OF_KIND[version.kind]
+def target_tiers(version: Version) -> list[str]:
+    """The tiers that run this version (one per kind today)."""
+    return tiers_taking(version.kind)
 
 
-def check_version_for_stack(stack: str, version: Version) -> None:
-    """A version may only run on the stack its kind goes to: no SNAPSHOT or rc in prod, no SNAPSHOT in staging."""
-    expected = target_stack(version)
-    if expected != stack:
-        allowed = {"test": "x.y.z-SNAPSHOT[.B]", "staging": "x.y.z-rc.N", "prod": "x.y.z"}.get(stack, "no version (unknown stack)")
-        raise ReleaseError(f"{version} is {KIND_NAMES[version.kind]} and goes to {expected}, not {stack}; {stack} takes {allowed}")
+def check_version_for_tier(tier: str, version: Version) -> None:
+    """A version may only run on a tier that takes its kind: no SNAPSHOT or rc in prod, no SNAPSHOT in staging."""
+    policy = tier_policy(tier)
+    if version.kind != policy.release_kind:
+        goes_to = " or ".join(target_tiers(version)) or "no tier"
+        raise ReleaseError(f"{version} is {KIND_NAMES[version.kind]} and goes to {goes_to}, not {tier}; {tier} takes {policy.release_form}")
 
 
-def check_promotion(stack: str, current: Version | None, new: Version) -> None:
-    """Deploying `new` over `current` on `stack`: it must fit the stack and must not go backwards."""
-    check_version_for_stack(stack, new)
+def check_promotion(stack: str, current: Version | None, new: Version, tier: str | None = None) -> None:
+    """Deploying `new` over `current` on `stack` (of `tier`, else its stack file's): it must fit and must not go backwards."""
+    check_version_for_tier(tier or stack_tier(stack), new)
     if current is not None and new < current:
         raise ReleaseError(f"{new} goes backwards on {stack}: it runs {current} already; deploy {current} or later")
 
 
-def release_change(stack: str, before: str | None, after: str) -> str:
+def release_change(stack: str, before: str | None, after: str, tier: str | None = None) -> str:
     """A pull request's change to a stack file's release version: "" when unchanged, else `release 1.3.2 -> 1.4.0`.
-    Raises when the new version does not fit the stack or goes backwards (a malformed old one is not held against it)."""
+    Raises when the new version does not fit the stack's tier or goes backwards (a malformed old one is not held against it)."""
     if before == after:
         return ""
     try:
         current = parse_version(before) if before else None
     except ReleaseError:
         current = None
-    check_promotion(stack, current, parse_version(after))
+    check_promotion(stack, current, parse_version(after), tier)
     return f"release {before or '(none)'} -> {after}"
 
 
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m delivery.release", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    target = commands.add_parser("target", help="the stack a version or tag deploys to")
+    target = commands.add_parser("target", help="the tier a version or tag deploys to")
     target.add_argument("ref", help="a version (1.4.0-SNAPSHOT) or a release tag (v1.4.0-rc.2)")
     version = commands.add_parser("version", help="the validated version of a version or tag (v1.4.0 -> 1.4.0)")
     version.add_argument("ref")
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "target":
-            print(target_stack(parse_ref(args.ref)))
+            print(" ".join(target_tiers(parse_ref(args.ref))))
         elif args.command == "version":
             print(parse_ref(args.ref))
         elif args.command == "next-snapshot":

@@ -5,9 +5,10 @@ from typing import Any
 from settings import StackConfig
 from settings.network import select_azs
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
+from settings.tiers import tier_policy
 
 from .capacity import DAEMONSETS, DATADOG_AGENT, NODE_EXPORTER, initial_nodes, pools_from_settings
-from .drills import KNOWN_LIMITS, KNOWN_PENDING, REQUIRED_DRILLS, Outcome, run_drills
+from .drills import KNOWN_LIMITS, KNOWN_PENDING, Outcome, run_drills
 from .scheduler import Cluster
 from .workloads import extract
 
@@ -28,7 +29,7 @@ def failures(tier: str, outcomes: list[Outcome]) -> list[str]:
 def _status(tier: str, o: Outcome) -> str:
     if o.survived:
         return "survives"
-    if o.drill not in REQUIRED_DRILLS.get(tier, ()):
+    if o.drill not in tier_policy(tier).required_drills:
         return "fails (not required)"
     return "known limit" if (tier, o.drill) in KNOWN_LIMITS else "fails"
 
@@ -44,7 +45,7 @@ def _verdict(o: Outcome) -> str:
 
 
 def _row(tier: str, o: Outcome) -> str:
-    required = "yes" if o.drill in REQUIRED_DRILLS.get(tier, ()) else "no"
+    required = "yes" if o.drill in tier_policy(tier).required_drills else "no"
     status = _status(tier, o)
     result = "**fails**" if status == "fails" else status
     return (

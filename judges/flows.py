@@ -28,6 +28,7 @@ MONGODB_OPERATOR = Pods.of("data", {"app.kubernetes.io/name": "mongodb-kubernete
 RABBITMQ_OPERATOR = Pods.of("rabbitmq-system", {"app.kubernetes.io/name": "rabbitmq-cluster-operator"})
 DATADOG_CLUSTER_AGENT = Pods.of("monitoring", {"app": "datadog-cluster-agent"})
 PROMETHEUS_OPERATOR = Pods.of("monitoring", {"app": "kube-prometheus-stack-operator"})
+METRICS_SERVER = Pods.of("kube-system", {"app.kubernetes.io/name": "metrics-server"})
 MONITORING = Pods.of("monitoring", {})
 
 
@@ -197,6 +198,12 @@ def infrastructure_flows(objects: list[Obj], svcs: dict, pods: list[Pod], charts
         ]
     if "kube-prometheus-stack" in charts:
         flows.append(Flow("API server calls prometheus-operator's admission webhook", vpc, PROMETHEUS_OPERATOR, 10250))
+    if "metrics-server" in charts:
+        # values.yaml 3.13.1: containerPort 10250 (the APIService's backend); kubelets answer on 10250.
+        flows += [
+            Flow("API server calls metrics-server (APIService metrics.k8s.io)", vpc, METRICS_SERVER, 10250),
+            Flow("metrics-server reads every kubelet", METRICS_SERVER, vpc, 10250),
+        ]
     return flows
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from drills.drills import Outcome
 from drills.report import drills_line, drills_section, failures, render_drills, simulate
+from settings import StackConfig
 
 from .runner import Run
 
@@ -17,12 +18,14 @@ def outcomes(run: Run) -> list[Outcome]:
     """The writer, the summary section and the check share one simulation of the latest run."""
     if not _last or _last[0][0] is not run:
         assert run.settings is not None, "a run always carries its settings"
-        _last[:] = [(run, simulate(run.records, run.settings))]
+        # The drills model AWS node pools; a customer's cluster has none the stack knows of.
+        found = simulate(run.records, run.settings) if isinstance(run.settings, StackConfig) else []
+        _last[:] = [(run, found)]
     return _last[0][1]
 
 
 def _tier(run: Run) -> str:
-    return run.settings.environment if run.settings else run.stack
+    return run.tier
 
 
 def write_drills(run: Run, out: Path) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from settings import ENVIRONMENTS, ConfigError
+from settings import STACKS, ConfigError
 
 from .drills_hook import drill_failures, write_drills
 from .manifests import write_manifests
@@ -56,7 +56,7 @@ def preview(stack: str, build_dir: Path, root: Path = ROOT) -> Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__)
-    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to preview ({', '.join(ENVIRONMENTS)})")
+    parser.add_argument("stacks", nargs="*", default=["test"], help=f"stacks to preview ({', '.join(STACKS)})")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder holding Pulumi.yaml and the stack files")
     parser.add_argument("--quiet", action="store_true", help="print only progress, not the short report per stack")
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     for index, stack in enumerate(args.stacks, 1):
         progress = f"[{index}/{len(args.stacks)}] {stack}"
         if not (args.root / f"Pulumi.{stack}.yaml").exists():
-            print(f"no stack file Pulumi.{stack}.yaml; stacks: {', '.join(ENVIRONMENTS)}", file=sys.stderr)
+            print(f"no stack file Pulumi.{stack}.yaml; stacks: {', '.join(STACKS)}", file=sys.stderr)
             return 2
         print(f"{progress}: previewing ...", flush=True)
         started = time.perf_counter()

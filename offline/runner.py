@@ -11,7 +11,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from settings import PROJECT, StackConfig, load_stack_config
+from settings import PROJECT, AnyStackConfig, load_stack_config
 
 from .mocks import InsightMocks
 from .recorder import Record, RecordingMonitor
@@ -24,7 +24,11 @@ class Run:
     records: list[Record]
     outputs: dict[str, Any]
     # The validated settings the program was declared from (summary sections such as cost read them).
-    settings: StackConfig | None = None
+    settings: AnyStackConfig | None = None
+
+    @property
+    def tier(self) -> str:
+        return self.settings.tier if self.settings else self.stack
 
     def of_type(self, type_: str) -> list[Record]:
         return [r for r in self.records if r.type == type_]
@@ -60,15 +64,17 @@ def _run_stack(stack: str, overrides: dict[str, Any] | None, root: Path, program
     monitor = RecordingMonitor(mocks)
     runtime_config.set_all_config(stack_file.config, stack_file.secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    if program is None:
-        from components.program import build as program
+    from components.program import build
 
     def program_then_outputs() -> None:
-        program()
+        if program is None:
+            build(root)
+        else:
+            program()
         # `pulumi up` registers the stack's exports when the program returns; do the same here.
-        root = pulumi.runtime.settings.get_root_resource()
-        if isinstance(root, pulumi.ComponentResource):
-            root.register_outputs(dict(getattr(root, "outputs", {})))
+        stack_resource = pulumi.runtime.settings.get_root_resource()
+        if isinstance(stack_resource, pulumi.ComponentResource):
+            stack_resource.register_outputs(dict(getattr(stack_resource, "outputs", {})))
 
     _sync_await(run_pulumi_func(program_then_outputs))
     records = sorted(monitor.records, key=lambda r: r.urn)

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from costing.deploy import deploy_estimate
+from costing.model import Estimate
 from costing.report import cost_section, deploy_time_section, minutes, money, stack_estimate
 from delivery.mermaid import component_graph
 from policy.rules import RULES
+from settings import StackConfig
 
 from .drills_hook import drills_summary, drills_verdict
 from .edge_summary import edge_section
@@ -72,19 +74,24 @@ def render_summary(run: Run) -> str:
     return f"# Offline preview of stack `{run.stack}`\n\n" + "\n".join(section(run) for section in SECTIONS)
 
 
+def cost_line(cost: Estimate) -> str:
+    return (
+        f"  cost       {money(cost.monthly)}/month in {cost.region} ({money(cost.on_demand)} all on-demand, {cost.stack_saving:.1%} saving)"
+    )
+
+
 def terminal_report(run: Run, out: Path) -> str:
     """The few lines the preview prints per stack; summary.md in `out` holds the full report."""
     checked = [rule for rule in RULES if rule.severity_in(run.stack) != "disabled"]
     found = Counter(v.severity for v in violations(run))
     verdicts = ", ".join(f"{n} {severity}" for severity, n in sorted(found.items())) or "none"
-    cost = stack_estimate(run)
+    onprem = run.settings is not None and not isinstance(run.settings, StackConfig)
     manifests = sum(1 for _ in (out / "manifests").rglob("*.yaml"))
     return "\n".join(
         [
             f"  resources  {len(run.records)} of {len({r.type for r in run.records})} types, the stack included",
             f"  policies   {len(checked)} rules checked; violations: {verdicts}",
-            f"  cost       {money(cost.monthly)}/month in {cost.region} ({money(cost.on_demand)} all on-demand,"
-            f" {cost.stack_saving:.1%} saving)",
+            "  cost       the customer's own cluster: nothing priced" if onprem else cost_line(stack_estimate(run)),
             f"  drills     {drills_verdict(run)} (drills.md)",
             f"  deploy     about {minutes(deploy_estimate(run.records).total)} for a first `pulumi up`",
             f"  files      {out}/summary.md (full report), resources.json, manifests/ ({manifests} files)",

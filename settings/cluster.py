@@ -12,6 +12,7 @@ from .aws_catalog import INSTANCE_TYPES, SUPPORTED_KUBERNETES_VERSIONS, architec
 from .base import Cidr, Section, covers_everything
 from .errors import Problem
 from .network import LOG_RETENTION_DAYS
+from .tiers import TierPolicy
 
 # ASCII only: Python's \w and \d also match look-alike letters and digits from other scripts.
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")
@@ -106,18 +107,18 @@ class NodePoolsConfig(Section):
     spot: SpotPool
 
 
-def check_endpoint(environment: str, cluster: ClusterConfig) -> Iterator[Problem]:
+def check_endpoint(tier: TierPolicy, cluster: ClusterConfig) -> Iterator[Problem]:
     if not cluster.endpoint_public_access:
         return
     if not cluster.public_access_cidrs:
         yield Problem(
             "cluster.publicAccessCidrs", [], "public endpoint without CIDRs is open to 0.0.0.0/0; list the CIDRs allowed to reach it"
         )
-    if environment == "prod" and covers_everything(cluster.public_access_cidrs):
+    if not tier.open_api_endpoint and covers_everything(cluster.public_access_cidrs):
         yield Problem(
             "cluster.publicAccessCidrs",
             [str(c) for c in cluster.public_access_cidrs],
-            "prod's API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)",
+            f"{tier.name}'s API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)",
         )
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from .base import Section
 from .errors import Problem
 from .network import LOG_RETENTION_DAYS
+from .tiers import TierPolicy
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # Ten years, the longest the company keeps anything (and CloudWatch's longest finite retention, 3653 days).
@@ -17,8 +18,6 @@ MAX_RETENTION_DAYS = 3653
 # S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
 MIN_IA_TRANSITION_DAYS = 30
 _ACCOUNT = re.compile(r"^\d{12}$")
-# Access logs are audit evidence: kept at least this long, prod at least a year.
-MIN_LOG_RETENTION_DAYS = {"test": 30, "staging": 90, "prod": 365}
 
 
 def hostname_problem(name: str, wildcard: bool = False) -> str | None:
@@ -99,7 +98,7 @@ class EdgeConfig(Section):
         return [self.domain, *self.certificate_sans]
 
 
-def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
+def check_edge(tier: TierPolicy, edge: EdgeConfig) -> Iterator[Problem]:
     for i, san in enumerate(edge.certificate_sans):
         problem = hostname_problem(san, wildcard=True)
         if problem:
@@ -135,11 +134,9 @@ def check_edge(environment: str, edge: EdgeConfig) -> Iterator[Problem]:
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
         yield Problem("edge.queryLogRetentionDays", edge.query_log_retention_days, f"allowed: {allowed}")
     storage = edge.storage
-    minimum = MIN_LOG_RETENTION_DAYS[environment]
+    minimum = tier.min_log_retention_days
     if storage.log_retention_days < minimum:
-        yield Problem(
-            "edge.storage.logRetentionDays", storage.log_retention_days, f"{environment} keeps access logs at least {minimum} days"
-        )
+        yield Problem("edge.storage.logRetentionDays", storage.log_retention_days, f"{tier.name} keeps access logs at least {minimum} days")
     elif storage.log_retention_days <= storage.log_transition_days:
         yield Problem(
             "edge.storage.logRetentionDays",

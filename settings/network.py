@@ -10,6 +10,7 @@ from pydantic import Field
 from .aws_catalog import REGION_AZS
 from .base import Cidr, Section
 from .errors import Problem
+from .tiers import TierPolicy
 
 # Values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -59,15 +60,15 @@ def nat_gateway_count(strategy: str, az_count: int) -> int:
     return az_count if strategy == "per_az" else 1
 
 
-def check_network(environment: str, region: str, net: NetworkConfig) -> Iterator[Problem]:
+def check_network(tier: TierPolicy, region: str, net: NetworkConfig) -> Iterator[Problem]:
     offered = REGION_AZS.get(region)
     if offered is None:
         yield Problem("aws:region", region, f"unknown region; allowed: {', '.join(sorted(REGION_AZS))}")
         return
-    minimum = 3 if environment == "prod" else 2
+    minimum = tier.min_azs
     if not minimum <= net.az_count <= len(offered):
         yield Problem(
-            "network.azCount", net.az_count, f"{environment} needs {minimum} to {len(offered)} AZs ({region} offers {', '.join(offered)})"
+            "network.azCount", net.az_count, f"{tier.name} needs {minimum} to {len(offered)} AZs ({region} offers {', '.join(offered)})"
         )
         return
     if net.flow_logs_retention_days not in LOG_RETENTION_DAYS:

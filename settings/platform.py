@@ -12,11 +12,10 @@ from pydantic import Field, field_validator
 
 from .base import Section
 from .errors import Problem
+from .tiers import TierPolicy
 
 MetricsBackend = Literal["prometheus", "datadog"]
 QUORUM_SYSTEMS = ("elasticsearch", "rabbitmq", "mongodb", "redis")
-# Prod survives the loss of a zone: quorum systems run this many replicas, one per zone.
-PROD_QUORUM_REPLICAS = 3
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _K8S_CRON = re.compile(r"^(\S+\s+){4}\S+$")  # five fields, as Kubernetes CronJobs take them
@@ -95,13 +94,13 @@ class PlatformConfig(Section):
     redis: RedisConfig
 
 
-def check_platform(environment: str, platform: PlatformConfig) -> Iterator[Problem]:
-    """Quorum systems need an odd member count (no split votes); prod needs one member per zone."""
+def check_platform(tier: TierPolicy, platform: PlatformConfig) -> Iterator[Problem]:
+    """Quorum systems need an odd member count (no split votes); an HA tier fixes it at one member per zone."""
     for name in QUORUM_SYSTEMS:
         replicas = getattr(platform, name).replicas
         path = f"platform.{name}.replicas"
-        if environment == "prod" and replicas != PROD_QUORUM_REPLICAS:
-            yield Problem(path, replicas, f"prod runs quorum systems with {PROD_QUORUM_REPLICAS} replicas, one per zone")
+        if tier.quorum_replicas > 1 and replicas != tier.quorum_replicas:
+            yield Problem(path, replicas, f"{tier.name} runs quorum systems with {tier.quorum_replicas} replicas, one per zone")
         elif replicas % 2 == 0:
             yield Problem(path, replicas, "a quorum system needs an odd number of replicas (1, 3, 5, ...)")
 

@@ -4,8 +4,9 @@ A later concern adds its section as one field of `StackConfig` and its checks to
 """
 
 import json
+import re
 from collections.abc import Iterator
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -26,18 +27,21 @@ from .cost import CostConfig, check_cost
 from .edge import EdgeConfig, check_edge
 from .errors import MISSING, ConfigError, Problem
 from .network import NetworkConfig, check_network
+from .onprem import ONPREM, ONPREM_SECRET_KEYS, OnpremConfig, check_onprem_release
 from .platform import PlatformConfig, check_platform
 from .release import ReleaseConfig, check_release
+from .tiers import TIER_KEY, TIER_NAMES, TierName, TierPolicy, tier_policy
 
 PROJECT = "insight"
-Environment = Literal["test", "staging", "prod"]
-ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 # Keys set with `pulumi config set --secret`: read with `require_secret`, never parsed into the model.
-SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials"})
+# It names AWS resources (insight-<stack>-...) and the catalog cluster file: a DNS label.
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials", *ONPREM_SECRET_KEYS})
 
 
 class StackConfig(Section):
-    environment: Environment
+    environment: str  # the stack's name: it names the cluster, buckets and repositories
+    tier: TierName  # what the stack must be (settings/tiers.py): `insight:tier`, else the stack's name
     region: str
     # The one AWS account this stack may touch: the provider refuses any other credentials.
     account_id: str = Field(pattern=r"^[0-9]{12}$")  # [0-9]: \d accepts other scripts' digits
@@ -54,30 +58,69 @@ class StackConfig(Section):
         return f"{PROJECT}-{self.environment}"
 
     @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
     def protected(self) -> bool:
-        """Irreplaceable resources are protected outside the throwaway test cluster."""
-        return self.environment != "test"
+        return self.policy.protected
+
+
+class OnpremStackConfig(Section):
+    """A stack on a cluster the customer runs: the Kubernetes layer only, no AWS section."""
+
+    environment: str
+    tier: TierName
+    release: ReleaseConfig
+    platform: PlatformConfig
+    onprem: OnpremConfig
+
+    @property
+    def cluster_name(self) -> str:
+        return f"{PROJECT}-{self.environment}"
+
+    @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
+    def protected(self) -> bool:
+        return self.policy.protected
+
+
+AnyStackConfig = StackConfig | OnpremStackConfig
+# The AWS layer's sections: refused on the onprem tier, whose cluster and edge are the customer's.
+AWS_SECTIONS = frozenset({"accountId", "network", "cluster", "nodePools", "cost", "edge"})
 
 
 def _semantic_checks(cfg: StackConfig) -> Iterator[Problem]:
-    yield from check_network(cfg.environment, cfg.region, cfg.network)
+    yield from check_network(cfg.policy, cfg.region, cfg.network)
     yield from check_cidr_overlap(cfg.network.vpc_cidr, cfg.cluster)
-    yield from check_endpoint(cfg.environment, cfg.cluster)
+    yield from check_endpoint(cfg.policy, cfg.cluster)
     yield from check_admins(cfg.cluster)
     yield from check_pool_sizes("reserved", cfg.node_pools.reserved)
     yield from check_pool_sizes("spot", cfg.node_pools.spot)
     yield from check_reserved_pool(cfg.node_pools.reserved)
     yield from check_spot_pool(cfg.node_pools.spot)
     yield from check_cost(cfg.region, cfg.node_pools, cfg.cost)
-    yield from check_release(cfg.environment, cfg.release)
-    yield from check_platform(cfg.environment, cfg.platform)
-    yield from check_edge(cfg.environment, cfg.edge)
+    yield from check_release(cfg.policy, cfg.release)
+    yield from check_platform(cfg.policy, cfg.platform)
+    yield from check_edge(cfg.policy, cfg.edge)
 
 
-def _section_keys() -> dict[str, str]:
+def _onprem_checks(cfg: OnpremStackConfig) -> Iterator[Problem]:
+    yield from check_onprem_release(cfg.release)
+    yield from check_platform(cfg.policy, cfg.platform)
+    if cfg.platform.metrics.backend != "prometheus":
+        yield Problem(
+            "platform.metrics.backend", cfg.platform.metrics.backend, "onprem runs Prometheus: the customer's metrics stay on site"
+        )
+
+
+def _section_keys(model: type[Section] = StackConfig) -> dict[str, str]:
     """Stack-file key (`network`) per field, for the sections read from `insight:<key>`."""
-    fixed = {"environment", "region"}
-    return {info.alias or name: name for name, info in StackConfig.model_fields.items() if name not in fixed}
+    fixed = {"environment", "region"}  # the stack's name and `aws:region`
+    return {info.alias or name: name for name, info in model.model_fields.items() if name not in fixed}
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -87,8 +130,8 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = StackConfig
+def _allowed_keys(loc: tuple[Any, ...], root: type[Section]) -> list[str]:
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -102,11 +145,11 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return sorted(f.alias or n for n, f in model.model_fields.items())
 
 
-def _pydantic_problems(err: ValidationError) -> Iterator[Problem]:
+def _pydantic_problems(err: ValidationError, root: type[Section]) -> Iterator[Problem]:
     for e in err.errors():
         loc = tuple(e["loc"])
         if e["type"] == "extra_forbidden":
-            message = f"unknown key; allowed keys here: {', '.join(_allowed_keys(loc[:-1]))}"
+            message = f"unknown key; allowed keys here: {', '.join(_allowed_keys(loc[:-1], root))}"
         elif e["type"] == "missing":
             message = "required key is missing"
         else:
@@ -115,37 +158,58 @@ def _pydantic_problems(err: ValidationError) -> Iterator[Problem]:
         yield Problem(_path(loc), value, message)
 
 
-def parse_stack_config(environment: str, region: str | None, sections: dict[str, Any], source: str) -> StackConfig:
-    """Validate raw sections (as read from the stack file) into a StackConfig, or raise every problem at once."""
+def parse_stack_config(environment: str, region: str | None, sections: dict[str, Any], source: str) -> AnyStackConfig:
+    """Validate raw sections (as read from the stack file) into the tier's typed config, or raise every problem at once."""
+    tier = sections.get("tier", environment)
+    onprem = tier in TIER_NAMES and not tier_policy(tier).aws
+    model: type[StackConfig | OnpremStackConfig] = OnpremStackConfig if onprem else StackConfig
     problems: list[Problem] = []
-    if environment not in ENVIRONMENTS:
-        problems.append(Problem("stack", environment, f"unknown stack name; allowed: {', '.join(ENVIRONMENTS)}"))
-    if region is None:
+    if not STACK_NAME.fullmatch(environment):
+        problems.append(Problem("stack", environment, "a stack name is lower-case letters, digits and -, starting with a letter"))
+    if tier not in TIER_NAMES:
+        why = "" if "tier" in sections else f" (no {TIER_KEY}: the stack's name is its tier)"
+        problems.append(Problem(TIER_KEY, tier, f"unknown tier{why}; allowed: {', '.join(TIER_NAMES)}"))
+    if region is None and not onprem:
         problems.append(Problem("aws:region", MISSING, "required key is missing"))
-    known = _section_keys()
+    known = _section_keys(model)
     # Secret keys are read with `require_secret` where they are used, never parsed into the model.
     sections = {k: v for k, v in sections.items() if k not in SECRET_KEYS}
     for key, value in sections.items():
-        if key not in known:
+        if onprem and key in AWS_SECTIONS:
+            problems.append(
+                Problem(
+                    f"{PROJECT}:{key}",
+                    value,
+                    f"an AWS section; the onprem tier runs on the customer's cluster and takes {PROJECT}: keys {', '.join(sorted(known))}",
+                )
+            )
+        elif not onprem and key == ONPREM:
+            problems.append(Problem(f"{PROJECT}:{key}", value, f"only the onprem tier takes this section; {environment} is an AWS stack"))
+        elif key not in known:
             allowed = ", ".join(sorted({*known, *SECRET_KEYS}))
             problems.append(Problem(f"{PROJECT}:{key}", value, f"unknown key; allowed {PROJECT}: keys: {allowed}"))
     if problems:
         raise ConfigError(source, problems)
-    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment, "region": region}
+    raw = {k: v for k, v in sections.items() if v is not None} | {"environment": environment, "tier": tier}
+    if not onprem:
+        raw["region"] = region
     try:
-        cfg = StackConfig.model_validate(raw)
+        cfg = model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(source, list(_pydantic_problems(err))) from None
-    semantic = list(_semantic_checks(cfg))
+        raise ConfigError(source, list(_pydantic_problems(err, model))) from None
+    semantic = list(_onprem_checks(cfg) if isinstance(cfg, OnpremStackConfig) else _semantic_checks(cfg))
     if semantic:
         raise ConfigError(source, semantic)
     return cfg
 
 
-def required_secrets(cfg: StackConfig) -> list[str]:
+def required_secrets(cfg: AnyStackConfig) -> list[str]:
     """Secrets this stack's settings need: checked for presence (never read) before anything is declared."""
+    datadog = ["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else []
+    if isinstance(cfg, OnpremStackConfig):
+        return ["sentryDsn", *datadog, *ONPREM_SECRET_KEYS]
     # dockerHubCredentials: ECR reads the pull-through cache's secret when the rule is created, so it has a value first.
-    return ["sentryDsn", "dockerHubCredentials", *(["datadogApiKey"] if cfg.platform.metrics.backend == "datadog" else [])]
+    return ["sentryDsn", "dockerHubCredentials", *datadog]
 
 
 def decode_config_value(text: str) -> Any:
@@ -157,7 +221,7 @@ def _config_keys() -> set[str]:
     return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
 
 
-def load_stack_config() -> StackConfig:
+def load_stack_config() -> AnyStackConfig:
     """Read this stack's `insight:*` keys through Pulumi's config (as `pulumi up` and the offline preview set it)."""
     stack = pulumi.get_stack()
     source = f"Pulumi.{stack}.yaml"

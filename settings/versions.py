@@ -24,6 +24,8 @@ MONGODB_OPERATOR = Chart("mongodb-kubernetes", "1.3.0", "https://mongodb.github.
 AWS_LOAD_BALANCER_CONTROLLER = Chart("aws-load-balancer-controller", "1.13.4", "https://aws.github.io/eks-charts")
 # cluster-autoscaler: kubernetes/autoscaler charts/cluster-autoscaler.
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "9.50.1", "https://kubernetes.github.io/autoscaler")
+# metrics-server: kubernetes-sigs/metrics-server charts/metrics-server (the resource metrics API every HPA reads).
+METRICS_SERVER = Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/")
 # kube-prometheus-stack: prometheus-community/helm-charts.
 KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "77.6.2", "https://prometheus-community.github.io/helm-charts")
 # Datadog Agent: DataDog/helm-charts charts/datadog.
@@ -41,6 +43,8 @@ RABBITMQ_OPERATOR_MANIFEST = (
 ELASTIC_STACK_VERSION = "8.19.3"
 # The cluster-autoscaler minor must match the cluster's Kubernetes minor (registry.k8s.io/autoscaling).
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.34.0"
+# Prometheus as kube-prometheus-stack 77.6.2 runs it (its values.yaml prometheusSpec.image: v3.5.0); the Compose bundle's.
+PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:v3.5.0"
 # openzipkin/zipkin on Docker Hub (openzipkin/zipkin releases).
 ZIPKIN_IMAGE = "openzipkin/zipkin:3.5.1"
 # rabbitmq official image (management plugin included), the line the operator release supports.

@@ -8,9 +8,11 @@ from typing import Any
 import yaml
 
 from offline.stackfile import ROOT
+from settings import AWS_STACKS as PROJECT_STACKS
 
 CONFIG = ROOT / ".circleci" / "config.yml"
-STACKS = ("test", "staging", "prod")
+STACKS: tuple[str, ...] = PROJECT_STACKS  # one per AWS stack file: CI previews and deploys each
+
 Config = dict[str, Any]
 
 _PARAMETER = re.compile(r"<<\s*(pipeline\.parameters|parameters|matrix)\.([\w-]+)\s*>>")

@@ -8,7 +8,7 @@ import pytest
 
 from offline.runner import Run, run_stack
 from offline.stackfile import read_stack_file
-from settings import ENVIRONMENTS, PROJECT
+from settings import AWS_STACKS, PROJECT
 
 
 @cache
@@ -16,7 +16,7 @@ def declared(stack: str) -> Run:
     return run_stack(stack)
 
 
-@pytest.fixture(params=ENVIRONMENTS)
+@pytest.fixture(params=AWS_STACKS)
 def run(request: pytest.FixtureRequest) -> Run:
     """The run of each stack in turn: a test using it is a test per environment."""
     return declared(request.param)

@@ -16,7 +16,7 @@ from components.k8s.apps import Apps, AppsArgs, load_service_catalog
 from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
 from offline.runner import Run, run_stack
-from settings import ENVIRONMENTS, load_stack_config
+from settings import AWS_STACKS, StackConfig, load_stack_config
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 DOMAIN = {"test": "test.insight.example", "staging": "staging.insight.example", "prod": "insight.example"}
@@ -30,7 +30,8 @@ def repository(stack: str, service: str) -> str:
 def _program() -> None:
     """The apps layer alone, with stand-ins for what the cluster, registry and edge provide."""
     cfg = load_stack_config()
-    catalog = load_service_catalog(cfg.environment, cfg.account_id)
+    assert isinstance(cfg, StackConfig), "the apps layer with AWS stand-ins: AWS stacks only"
+    catalog = load_service_catalog(cfg.environment, account=cfg.account_id)
     aws_provider = aws.Provider("aws", region=cfg.region)  # type: ignore[arg-type]
     k8s_provider = k8s.Provider("k8s", kubeconfig="{}")
     Apps(
@@ -46,7 +47,7 @@ def _program() -> None:
                 domain=DOMAIN[cfg.environment],
                 certificate_arn="arn:aws:acm:us-west-2:111111111111:certificate/example",
                 logs_bucket=f"insight-{cfg.environment}-logs",
-                deletion_protection=cfg.environment == "prod",
+                deletion_protection=cfg.policy.lb_deletion_protection,
             ),
         ),
         pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": k8s_provider}),
@@ -63,7 +64,7 @@ def catalog_of(stack: str) -> Catalog:
     return load_catalog(stack)
 
 
-@pytest.fixture(params=ENVIRONMENTS)
+@pytest.fixture(params=AWS_STACKS)
 def stack(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -153,6 +154,20 @@ def test_rollouts_keep_capacity(stack: str) -> None:
     assert "spec.replicas" in workload(run, stack, "search").ignore_changes  # the HPA owns the count
 
 
+def test_repo_sync_mirrors_onto_a_scratch_volume_not_tmp(stack: str) -> None:
+    """/tmp is a 1 GiB emptyDir on the node's disk; the mirrors need an EBS volume of their own (issue 13 finding 11)."""
+    spec = pod_spec(apps_run(stack), stack, "repo-sync")
+    work_dir = next(
+        line.split("=")[1].strip().strip('"')
+        for line in catalog_of(stack).get("repo-sync").application_conf.splitlines()
+        if "workDir" in line
+    )
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if work_dir.startswith(m["mountPath"]) and m["mountPath"] != "/")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "insight-scratch" and int(claim["resources"]["requests"]["storage"][:-2]) >= 20
+
+
 def test_pods_are_locked_down_probed_and_sized(stack: str) -> None:
     run = apps_run(stack)
     for spec in catalog_of(stack).services:
@@ -206,7 +221,7 @@ def test_credentials_reach_pods_only_from_secrets(stack: str) -> None:
 
 def test_public_services_get_an_nlb_and_a_record_internal_ones_stay_in_cluster(stack: str) -> None:
     run = apps_run(stack)
-    gateway = k8s_object(run, "kubernetes:core/v1:Service", "api-gateway").inputs
+    gateway = k8s_object(run, "kubernetes:core/v1:Service", "api-gateway-public").inputs
     assert gateway["spec"]["type"] == "LoadBalancer"
     assert gateway["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
     assert gateway["spec"]["ports"] == [{"name": "https", "port": 443, "targetPort": "http", "protocol": "TCP"}]
@@ -224,8 +239,9 @@ def test_public_services_get_an_nlb_and_a_record_internal_ones_stay_in_cluster(s
     assert set(records) == {f"api.{DOMAIN[stack]}", f"www.{DOMAIN[stack]}"}
     assert records[f"api.{DOMAIN[stack]}"]["type"] == "CNAME"
     assert ".elb." in records[f"api.{DOMAIN[stack]}"]["records"][0]  # the NLB's name from the Service status
-    search = k8s_object(run, "kubernetes:core/v1:Service", "search").inputs["spec"]
-    assert search["type"] == "ClusterIP" and search["ports"][0]["port"] == 80
+    for name in ("search", "api-gateway"):  # in-cluster callers of a public service keep its catalog address
+        in_cluster = k8s_object(run, "kubernetes:core/v1:Service", name).inputs["spec"]
+        assert in_cluster["type"] == "ClusterIP" and [p["port"] for p in in_cluster["ports"]] == [80]
 
 
 def test_network_policy_admits_only_declared_clients(stack: str) -> None:

@@ -17,7 +17,7 @@ from catalog.loader import ROOT
 from components.k8s.apps import CatalogConfigError
 from components.k8s.apps.identity import iam_policy
 from offline.runner import run_stack
-from settings import ENVIRONMENTS, ConfigError
+from settings import STACKS, ConfigError
 from settings.endpoints import ENDPOINTS
 
 
@@ -49,7 +49,7 @@ def problems(root: Path, stack: str = "test") -> list[str]:
     return err.value.render().splitlines()[1:]
 
 
-@pytest.mark.parametrize("stack", ENVIRONMENTS)
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_catalog_loads_for_every_stack_with_its_public_hostnames(stack: str) -> None:
     catalog = shipped(stack)
     names = [s.name for s in catalog.services]
@@ -58,17 +58,17 @@ def test_the_catalog_loads_for_every_stack_with_its_public_hostnames(stack: str)
     assert all(s.hostname is None for s in catalog.services if not s.public)
 
 
-@pytest.mark.parametrize("stack", ENVIRONMENTS)
+@pytest.mark.parametrize("stack", STACKS)
 def test_a_value_is_overridden_per_cluster_and_late_bound_substitutions_follow_it(stack: str) -> None:
     conf = hocon(shipped(stack).get("code-analysis").application_conf)
-    concurrency = {"test": 2, "staging": 2, "prod": 8}[stack]
+    concurrency = {"test": 2, "staging": 2, "prod": 8, "onprem": 2}[stack]
     assert conf["insight.analysis.concurrency"] == concurrency
     # prefetch = ${app.insight.analysis.concurrency} in the service file: bound after the prod override.
     assert conf["insight.rabbitmq.prefetch"] == concurrency
-    assert conf["insight.tracing.sampleRate"] == {"test": 1.0, "staging": 0.1, "prod": 0.01}[stack]
+    assert conf["insight.tracing.sampleRate"] == {"test": 1.0, "staging": 0.1, "prod": 0.01, "onprem": 0.05}[stack]
 
 
-@pytest.mark.parametrize("stack", ENVIRONMENTS)
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_infra_layer_supplies_endpoints_and_the_environment(stack: str) -> None:
     spec = shipped(stack).get("repo-sync")
     conf = hocon(spec.application_conf)
@@ -246,11 +246,12 @@ def test_public_digests_and_ordinary_values_are_not_secrets(tree: Path) -> None:
     assert load_catalog("test", tree).get("web")
 
 
-def test_a_bad_catalog_stops_the_program_before_anything_is_declared(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_catalog_stops_the_program_before_anything_is_declared(tree: Path) -> None:
     edit(tree, "apps/search.conf", "app.x = ${infra.kafka.host}")
-    monkeypatch.setattr("catalog.loader.ROOT", tree)
+    for name in ("Pulumi.yaml", "Pulumi.test.yaml"):
+        shutil.copy(ROOT / name, tree)
     with pytest.raises(ConfigError) as err:
-        run_stack("test")
+        run_stack("test", root=tree)
     assert isinstance(err.value, CatalogConfigError)
     assert "services/apps/search.conf: app.x" in str(err.value)
     assert "Traceback" not in err.value.render()

@@ -2,13 +2,15 @@
 
 import json
 
+import pulumi
 import pytest
 
-from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, spread
+from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, access_entries_transform, spread
+from offline.runner import run_stack
 from settings.aws_catalog import INSTANCE_TYPES
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
-from .conftest import declared
+from .conftest import declared, raw_sections
 
 POOLS = {  # stack: (reserved type, reserved size, spot min/desired/max)
     "test": ("m6i.xlarge", 2, (1, 2, 6)),
@@ -106,8 +108,6 @@ def test_cluster_identity_and_addons(run):
     assert any(v == "system:serviceaccount:kube-system:ebs-csi-controller-sa" for v in conditions.values())
     assert any(v == "sts.amazonaws.com" for v in conditions.values())
     assert ebs_role.urn in addons["aws-ebs-csi-driver"].dependencies
-    node_group_urns = {g.urn for g in node_groups(run)}
-    assert node_group_urns <= set(addons["coredns"].dependencies)
 
 
 @pytest.mark.parametrize("stack", ["test", "staging", "prod"])
@@ -177,3 +177,51 @@ def test_the_deployer_is_never_also_an_admin_entry():
         "cluster.deployerRoleArn: EKS already makes the creator cluster admin, and a second access entry for it fails the "
         "first deploy (ResourceInUseException); remove it here"
     ]
+
+
+ADMINS = ["arn:aws:iam::111111111111:role/platform-admin", "arn:aws:iam::222222222222:role/path/Break-Glass"]
+
+
+def access_entry_keys(admins: list[str]) -> list[str]:
+    section = raw_sections("test")["cluster"] | {"adminRoleArns": admins}
+    cluster = run_stack("test", overrides={"insight:cluster": section}).one("eks:index:Cluster")
+    return sorted(cluster.inputs["accessEntries"])
+
+
+def test_access_entries_are_keyed_by_role_not_by_position():
+    """Reordering or removing an admin keeps every other entry where it is (planted fault: keys by list position)."""
+    both = access_entry_keys(ADMINS)
+    assert both == ["111111111111-platform-admin", "222222222222-break-glass"]
+    assert access_entry_keys(ADMINS[::-1]) == both
+    assert access_entry_keys(ADMINS[1:]) == both[1:]
+
+
+def transformed(type_: str, name: str):
+    transform = access_entries_transform("cluster", ADMINS)
+    return transform(pulumi.ResourceTransformArgs(True, type_, name, {}, pulumi.ResourceOptions(protect=True)))
+
+
+def test_access_entries_move_from_position_keys_by_alias_and_are_not_protected():
+    entry = transformed("aws:eks/accessEntry:AccessEntry", "cluster-222222222222-break-glass")
+    assert entry is not None
+    assert entry.opts.protect is False  # the cluster's protect does not make removing an admin impossible
+    assert [a.name for a in entry.opts.aliases or []] == ["cluster-admin-1"]  # type: ignore[union-attr]
+    policy = transformed("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "cluster-222222222222-break-glass-cluster-admin")
+    assert policy is not None
+    assert [a.name for a in policy.opts.aliases or []] == ["cluster-admin-1-cluster-admin"]  # type: ignore[union-attr]
+    assert transformed("aws:eks/cluster:Cluster", "cluster-eksCluster") is None  # the cluster itself keeps its protection
+
+
+def test_kubernetes_layer_starts_once_both_node_groups_exist(run):
+    """Every Kubernetes object goes through the provider: it waits for the nodes (planted fault: kubeconfig only)."""
+    provider = run.one("pulumi:providers:kubernetes")
+    groups = {g.urn for g in run.of_type("eks:index:ManagedNodeGroup")}
+    assert groups <= set(provider.dependencies)
+
+
+def test_add_ons_wait_for_the_reserved_pool_only(run):
+    """CoreDNS and the EBS CSI controller tolerate no spot taint: waiting for the spot group only delays them."""
+    reserved, spot = node_groups(run)
+    for addon in run.of_type("aws:eks/addon:Addon"):
+        assert reserved.urn in addon.dependencies, addon.name
+        assert spot.urn not in addon.dependencies, addon.name

@@ -115,10 +115,23 @@ def test_missing_section_and_region_are_named():
         parse_stack_config("test", None, sections, "Pulumi.test.yaml")
 
 
-def test_unknown_region_and_stack_name():
+def test_unknown_region_and_tier():
     assert any("unknown region; allowed: ap-northeast-1" in line for line in problems_for("test", lambda s: None, region="mars-1"))
-    with pytest.raises(ConfigError, match="unknown stack name; allowed: test, staging, prod"):
+    # A stack of another name needs `insight:tier`: its name is no tier.
+    with pytest.raises(
+        ConfigError,
+        match=r"insight:tier = 'qa': unknown tier \(no insight:tier: the stack's name is its tier\); allowed: test, staging, prod",
+    ):
         parse_stack_config("qa", "us-west-2", raw_sections("test"), "Pulumi.qa.yaml")
+    with pytest.raises(ConfigError, match=r"insight:tier = 'dev': unknown tier; allowed: test, staging, prod"):
+        parse_stack_config("qa", "us-west-2", raw_sections("test") | {"tier": "dev"}, "Pulumi.qa.yaml")
+    with pytest.raises(ConfigError, match="a stack name is lower-case letters"):
+        parse_stack_config("../qa", "us-west-2", raw_sections("test") | {"tier": "test"}, "Pulumi.qa.yaml")
+
+
+def test_a_declared_tier_is_the_stacks_tier_and_its_name_stays_its_name():
+    cfg = parse_stack_config("qa", "us-west-2", raw_sections("test") | {"tier": "test"}, "Pulumi.qa.yaml")
+    assert (cfg.tier, cfg.environment, cfg.cluster_name, cfg.protected) == ("test", "qa", "insight-qa", False)
 
 
 def test_every_problem_is_reported_at_once():

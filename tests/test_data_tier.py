@@ -107,6 +107,22 @@ def test_the_mongodb_restore_replays_what_the_backup_writes(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", ["test", "prod"])
+def test_the_mongodb_dump_and_restore_share_an_ebs_scratch_volume_as_large_as_a_member(stack: str) -> None:
+    """A dump as large as the data does not fit a spot node's disk: both steps share a generic ephemeral volume."""
+    r = run(stack)
+    (mongo,) = r.of_type(MONGODB)
+    templates = mongo.inputs["spec"]["statefulSet"]["spec"]["volumeClaimTemplates"]
+    (member,) = [t["spec"]["resources"]["requests"]["storage"] for t in templates if t["metadata"]["name"] == "data-volume"]
+    for name in ("mongodb-backup", "mongodb-restore"):
+        pod = cron_job(r, name)["jobTemplate"]["spec"]["template"]["spec"]
+        (scratch,) = [v for v in pod["volumes"] if v["name"] == "backup"]
+        claim = scratch["ephemeral"]["volumeClaimTemplate"]["spec"]
+        assert claim["storageClassName"] == "insight-scratch" and claim["resources"]["requests"]["storage"] == member, name
+        steps = [*pod["initContainers"], *pod["containers"]]
+        assert all(any(m["name"] == "backup" and m["mountPath"] == "/backup" for m in c["volumeMounts"]) for c in steps), name
+
+
+@pytest.mark.parametrize("stack", ["test", "prod"])
 def test_the_elasticsearch_restore_reads_the_repository_the_setup_registers(stack: str) -> None:
     r = run(stack)
     (setup,) = [j for j in r.of_type(JOB) if j.inputs["metadata"]["name"].startswith("es-snapshot-setup")]

@@ -8,6 +8,7 @@ from drills.report import failures, simulate
 from drills.scheduler import Cluster, PodRef, feasible, place
 from drills.workloads import Spread, Workload, cpu_m, mem_mi
 from offline.runner import run_stack
+from settings import StackConfig
 
 ZONES = ["z-a", "z-b", "z-c"]
 NODE = Resources(3920, 15000, 58, 40000)
@@ -154,7 +155,7 @@ def test_shrinking_prods_reserved_pool_to_one_node_fails_the_preview():
     }
     pools = {"reserved": {"reservation": reserved, "minSize": 1, "desiredSize": 1, "maxSize": 1, "diskGib": 100}, "spot": spot}
     run = run_stack("prod", overrides={"insight:nodePools": pools})
-    assert run.settings is not None
+    assert isinstance(run.settings, StackConfig)
     lines = failures("prod", simulate(run.records, run.settings))
     assert any(line.startswith("drill node-lost:reserved") for line in lines)
 
@@ -162,7 +163,7 @@ def test_shrinking_prods_reserved_pool_to_one_node_fails_the_preview():
 @pytest.mark.parametrize("stack", ["test", "staging", "prod"])
 def test_every_stack_passes_its_required_drills(stack):
     run = run_stack(stack)
-    assert run.settings is not None
+    assert isinstance(run.settings, StackConfig)
     outcomes = simulate(run.records, run.settings)
     assert {"baseline", "zone-lost", "spot-wave", "rolling-update"} <= {o.drill for o in outcomes}
-    assert failures(run.settings.environment, outcomes) == []
+    assert failures(run.tier, outcomes) == []

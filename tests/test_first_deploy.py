@@ -10,7 +10,7 @@ from costing.deploy import OutsideWait, deploy_estimate, first_deploy, outside_w
 from costing.report import stack_of_account
 from offline.recorder import Record
 from offline.stackfile import ROOT
-from settings import ENVIRONMENTS
+from settings import AWS_STACKS
 from settings.stack import required_secrets
 
 from .conftest import declared
@@ -35,11 +35,11 @@ def waits_of(records_of: dict[str, list[Record]]) -> dict[str, list[OutsideWait]
 
 @cache
 def actual() -> dict[str, list[OutsideWait]]:
-    return waits_of({s: declared(s).records for s in ENVIRONMENTS})
+    return waits_of({s: declared(s).records for s in AWS_STACKS})
 
 
 def test_the_readme_order_passes_and_is_exactly_the_order_proved():
-    assert sorted(readme_order()) == sorted(ENVIRONMENTS)
+    assert sorted(readme_order()) == sorted(AWS_STACKS)
     plan = first_deploy(readme_order(), actual())
     assert plan.problems == ()
     assert list(plan.steps) == readme_steps()
@@ -52,7 +52,7 @@ def test_deploying_a_subdomain_stack_before_its_parent_fails():
 
 
 def _without(stack: str, type_: str) -> dict[str, list[OutsideWait]]:
-    records = {s: declared(s).records for s in ENVIRONMENTS}
+    records = {s: declared(s).records for s in AWS_STACKS}
     records[stack] = [r for r in records[stack] if r.type != type_]
     return waits_of(records)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from offline.policies import mandatory_violations
 from offline.runner import run_stack
 from offline.stackfile import read_stack_file
-from settings import ENVIRONMENTS, ConfigError
+from settings import AWS_STACKS, ConfigError
 from settings.aws_catalog import SUPPORTED_KUBERNETES_VERSIONS
 from settings.network import LOG_RETENTION_DAYS
 from settings.stack import parse_stack_config
@@ -64,7 +64,7 @@ def outcome(stack: str, sections: dict[str, Any]) -> ConfigError | None:
 
 
 @FUZZ
-@given(stack=st.sampled_from(ENVIRONMENTS), mutations=st.lists(MUTATIONS, min_size=1, max_size=3))
+@given(stack=st.sampled_from(AWS_STACKS), mutations=st.lists(MUTATIONS, min_size=1, max_size=3))
 def test_every_invalid_config_is_one_clear_error(stack, mutations):
     sections = raw_sections(stack)
     for path, value in mutations:
@@ -87,7 +87,7 @@ VALID_MUTATIONS = st.one_of(
 
 
 @FULL_RUNS
-@given(stack=st.sampled_from(ENVIRONMENTS), mutations=st.lists(VALID_MUTATIONS, min_size=1, max_size=3))
+@given(stack=st.sampled_from(AWS_STACKS), mutations=st.lists(VALID_MUTATIONS, min_size=1, max_size=3))
 def test_every_valid_config_previews_and_passes_mandatory_rules(stack, mutations):
     sections = raw_sections(stack)
     for path, value in mutations:

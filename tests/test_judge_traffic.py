@@ -9,10 +9,11 @@ from judges.network import Cluster, failures, needed
 from judges.stack import installs, stack_pods
 from offline.manifests import manifests
 from offline.runner import Run
+from settings import StackConfig
 
 
 def cluster(run: Run, objects: list[dict] | None = None) -> Cluster:
-    assert run.settings is not None
+    assert isinstance(run.settings, StackConfig), "the traffic judge reads the stack's VPC"
     return Cluster(
         objects if objects is not None else manifests(run),
         stack_pods(run)[0],
@@ -26,17 +27,22 @@ def find(objects: list[dict], kind: str, namespace: str, name: str) -> dict:
     return next(o for o in objects if o["kind"] == kind and o["metadata"].get("namespace") == namespace and o["metadata"]["name"] == name)
 
 
-# Declined in README "Known limits" (issue 13 finding 3): strict, so the fix must also remove the entry.
-KNOWN_BLOCKED = ["needed, blocked: web calls api-gateway: Service apps/api-gateway does not serve port 80 (serves [443])"]
-
-
 def test_needed_flows_pass_and_forbidden_flows_stay_blocked(run: Run) -> None:
-    assert failures(cluster(run)) == KNOWN_BLOCKED
+    assert failures(cluster(run)) == []
 
 
 def test_needed_flows_are_derived_from_every_source(run: Run) -> None:
     names = " | ".join(f.name for f in needed(cluster(run)))
-    for part in ("web calls api-gateway", "uses mongodb", "ES_HOSTS", "health check of web", "scrape of", "DNS from", "webhook"):
+    for part in (
+        "web calls api-gateway",
+        "uses mongodb",
+        "ES_HOSTS",
+        "health check of web",
+        "scrape of",
+        "DNS from",
+        "webhook",
+        "metrics-server",
+    ):
         assert part in names
 
 

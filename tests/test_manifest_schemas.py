@@ -12,7 +12,8 @@ import pytest
 
 from offline.manifests import manifests
 from offline.runner import Run
-from tests.conftest import raw_sections
+from settings import STACKS
+from tests.conftest import declared, raw_sections
 from tests.pinned_schemas import SCHEMAS, crd_schemas
 
 PRESERVE = "x-kubernetes-preserve-unknown-fields"
@@ -64,10 +65,18 @@ def is_builtin(obj: dict[str, Any]) -> bool:
 
 
 def kubernetes_version(stack: str) -> str:
-    return raw_sections(stack)["cluster"]["kubernetesVersion"]
+    sections = raw_sections(stack)
+    return (sections["onprem"] if stack == "onprem" else sections["cluster"])["kubernetesVersion"]
 
 
-def test_every_builtin_manifest_is_valid_for_the_cluster_version(run: Run) -> None:
+@pytest.fixture(params=STACKS)
+def any_run(request: pytest.FixtureRequest) -> Run:
+    """Every stack, the customer's cluster (onprem) among them: its manifests pass the same judges."""
+    return declared(request.param)
+
+
+def test_every_builtin_manifest_is_valid_for_the_cluster_version(any_run: Run) -> None:
+    run = any_run
     version = kubernetes_version(run.stack)
     objects = [o for o in manifests(run) if is_builtin(o)]
     assert len(objects) > 50
@@ -75,7 +84,8 @@ def test_every_builtin_manifest_is_valid_for_the_cluster_version(run: Run) -> No
     assert problems == {}
 
 
-def test_every_custom_resource_matches_its_upstream_crd(run: Run) -> None:
+def test_every_custom_resource_matches_its_upstream_crd(any_run: Run) -> None:
+    run = any_run
     objects = [o for o in manifests(run) if not is_builtin(o)]
     kinds = {o["kind"] for o in objects}
     assert {"Elasticsearch", "Kibana", "Logstash", "RabbitmqCluster", "MongoDBCommunity"} <= kinds

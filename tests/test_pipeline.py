@@ -11,8 +11,9 @@ from catalog import load_catalog
 from delivery.images import main as images_main
 from delivery.pr_comment import comment_body, marker, pull_request, upsert_comment
 from delivery.pr_comment import main as comment_main
-from delivery.release import ReleaseError, main, parse_tag, target_stack
+from delivery.release import ReleaseError, main, parse_tag, target_tiers
 from offline.stackfile import ROOT
+from settings.tiers import TIERS, stack_tier
 
 from . import circleci
 from .circleci import STACKS
@@ -59,14 +60,17 @@ def stacks_of(job: str, kind: str, ref: str) -> set[str]:
     return {jobs[name]["stack"] for name in jobs_run(kind, ref) if jobs[name]["job"] == job}
 
 
-def release_rule(kind: str, ref: str) -> str | None:
-    """Where delivery.release sends this push: master commits to test, release tags to their stack."""
+def release_rule(kind: str, ref: str) -> frozenset[str]:
+    """The stacks delivery.release sends this push to: master commits (SNAPSHOTs) and release tags to every stack
+    of a tier that takes their kind."""
     if kind == "branch":
-        return "test" if ref == "master" else None
-    try:
-        return target_stack(parse_tag(ref))
-    except ReleaseError:
-        return None
+        tiers = [t.name for t in TIERS.values() if t.release_kind == "snapshot"] if ref == "master" else []
+    else:
+        try:
+            tiers = target_tiers(parse_tag(ref))
+        except ReleaseError:
+            tiers = []
+    return frozenset(s for s in STACKS if stack_tier(s) in tiers)
 
 
 REFS = [
@@ -94,11 +98,12 @@ REFS = [
 def test_tag_and_branch_filters_agree_with_the_release_rules(kind, ref):
     expected = release_rule(kind, ref)
     for job in ("build-images", "release-preview", "deploy"):
-        assert stacks_of(job, kind, ref) == ({expected} if expected else set()), job
+        assert stacks_of(job, kind, ref) == expected, job
 
 
 def test_the_table_covers_every_stack_and_refusal():
-    assert {release_rule(kind, ref) for kind, ref in REFS} == {*STACKS, None}
+    routed = {release_rule(kind, ref) for kind, ref in REFS}
+    assert frozenset() in routed and set().union(*routed) == set(STACKS)
 
 
 @pytest.mark.parametrize(("kind", "ref"), [("branch", "feature/edge-dns"), ("branch", "master")])
@@ -141,7 +146,7 @@ def test_jobs_are_wired():
             # Each stack runs with its own context (its backend settings, and the OIDC token needs a context).
             assert spec["context"] == contexts[spec["job"]].format(spec["stack"]), name
     for key in contexts:
-        assert defined[key]["parameters"]["stack"]["enum"] == list(STACKS)
+        assert sorted(defined[key]["parameters"]["stack"]["enum"]) == sorted(STACKS)
         identity = [s["aws-identity"] for s in defined[key]["steps"] if isinstance(s, dict) and "aws-identity" in s]
         assert [i["stack"] for i in identity] == ["<< parameters.stack >>"], key  # AWS through the job's OIDC token
 
@@ -172,7 +177,7 @@ def test_every_module_and_release_command_the_pipeline_calls_exists():
 def test_every_make_target_the_pipeline_calls_exists():
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
     called = set(re.findall(r"\bmake ([a-z-]+)", _commands()))
-    assert called == {"install", "check", "test", "preview", "preview-all", "policy-pack"}
+    assert called == {"install", "check", "test", "preview", "preview-all", "policy-pack", "compose"}
     assert called <= targets
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from offline.manifests import write_manifests
 from policy.manifest_scan import CHECKOV, load_skips, namespace_of, scan
-from settings import ENVIRONMENTS
+from settings import STACKS
 
 from .conftest import declared
 
@@ -35,7 +35,7 @@ def checkov_installed():
 def test_rendered_manifests_of_every_stack_pass_checkov_and_a_broken_one_fails(tmp_path: Path):
     # One checkov run (its start-up dominates) over all three stacks and a known-bad manifest;
     # each failure's file names its folder, so the stacks' verdict and the scan's teeth are read apart.
-    for stack in ENVIRONMENTS:
+    for stack in STACKS:
         (tmp_path / stack).mkdir()
         write_manifests(declared(stack), tmp_path / stack)
         assert any((tmp_path / stack / "manifests").glob("*.yaml")), f"{stack}: no manifests rendered"

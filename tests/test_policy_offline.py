@@ -80,11 +80,11 @@ def test_advisory_violations_are_reported_but_do_not_fail(monkeypatch):
 
 def test_pack_levels_follow_the_stack(monkeypatch):
     monkeypatch.setenv("PULUMI_STACK", "test")
-    levels = {p.name: p.enforcement_level for p in pack.policies(pack.environment())}
+    levels = {p.name: p.enforcement_level for p in pack.policies(pack.tier())}
     assert levels["data-protected"] == EnforcementLevel.DISABLED
     assert levels["k8s-zone-spread"] == EnforcementLevel.ADVISORY
     monkeypatch.setenv("PULUMI_STACK", "prod")
-    levels = {p.name: p.enforcement_level for p in pack.policies(pack.environment())}
+    levels = {p.name: p.enforcement_level for p in pack.policies(pack.tier())}
     assert {name for name, level in levels.items() if level != EnforcementLevel.MANDATORY} == {"k8s-pod-security-privileged"}
     # Options the SDK cannot see are checked offline only.
     assert "data-retained" not in levels and set(levels) == {r.id for r in RULES if not r.offline_only}

@@ -14,7 +14,7 @@ import yaml
 
 from offline.stackfile import ROOT
 from policy.rules import RULES, program
-from settings import aws_catalog, endpoints, scheduling
+from settings import aws_catalog, endpoints, scheduling, tiers
 
 PACK = ROOT / "policy"
 # The pack's imports that are not its own modules, by the distribution that provides them.
@@ -107,3 +107,17 @@ def test_what_the_pack_knows_of_the_program_is_true():
     assert program.SUPPORTED_KUBERNETES_VERSIONS == aws_catalog.SUPPORTED_KUBERNETES_VERSIONS
     assert (program.POOL_LABEL, program.SPOT_TAINT_KEY) == (scheduling.POOL_LABEL, scheduling.SPOT_TAINT_KEY)
     assert program.APPS_NAMESPACE == endpoints.APPS_NAMESPACE
+
+
+def test_the_packs_tier_table_agrees_with_the_programs():
+    from settings.tiers import TIERS
+
+    assert set(program.TIERS) == set(TIERS) and program.STRICTEST == tiers.STRICTEST
+    for name, tier in TIERS.items():
+        mirror = program.TIERS[name]
+        assert (mirror.min_azs, mirror.quorum_replicas, mirror.lb_deletion_protection) == (
+            tier.min_azs,
+            tier.quorum_replicas,
+            tier.lb_deletion_protection,
+        ), name
+        assert dict(mirror.severity) == dict(tier.severity), name

@@ -38,12 +38,16 @@ from .test_policy_rules import (
     QUOTA,
     RABBIT,
     RULE_BY_ID,
+    SCRATCH_CLASS,
+    SCRATCH_DUMP,
     SG,
     STORAGE_CLASS,
     STS,
     changed,
+    ephemeral_volume,
     k8s,
     res,
+    with_pod_volumes,
 )
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
@@ -209,6 +213,52 @@ def test_claims_are_judged_by_their_storage_class(claimed: str | None, reclaim: 
     spec = {**STS.inputs["spec"], "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": claimed}}]}
     flagged = bool(evaluate([storage_class, changed(STS, spec=spec)], "prod", [RULE_BY_ID["data-claims-retained"]]))
     assert flagged == (claimed != "data" or reclaim != "Retain")
+
+
+# -- data-storage-class: a class may delete its volumes only when nothing but pods' ephemeral volumes names it.
+
+
+def scratch_users(kinds: list[str], storage_class: str) -> list[Resource]:
+    """Resources naming `storage_class`: an ephemeral volume of a CronJob's or a Deployment's pods, or a persistent claim."""
+    users = []
+    for i, kind in enumerate(kinds):
+        if kind == "cronjob-ephemeral":
+            users.append(changed(with_pod_volumes(SCRATCH_DUMP, ephemeral_volume(storage_class)), zz=i))
+        elif kind == "deployment-ephemeral":
+            pod = {**DEPLOYMENT.inputs["spec"]["template"]["spec"], "volumes": [ephemeral_volume(storage_class)]}
+            template = {**DEPLOYMENT.inputs["spec"]["template"], "spec": pod}
+            users.append(changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "template": template}))
+        elif kind == "statefulset-claim":
+            claim = {"metadata": {"name": "data"}, "spec": {"storageClassName": storage_class}}
+            users.append(changed(STS, spec={**STS.inputs["spec"], "volumeClaimTemplates": [claim]}))
+        else:
+            users.append(res("kubernetes:core/v1:PersistentVolumeClaim", {"spec": {"storageClassName": storage_class}}, f"pvc{i}"))
+    return users
+
+
+@PROPERTY
+@given(
+    kinds=st.lists(st.sampled_from(["cronjob-ephemeral", "deployment-ephemeral", "statefulset-claim", "pvc"]), max_size=4),
+    labelled=st.booleans(),
+    default=st.booleans(),
+)
+def test_a_deleting_class_is_judged_by_what_claims_it_not_by_its_label(kinds: list[str], labelled: bool, default: bool) -> None:
+    metadata: dict[str, Any] = {"name": "scratch"}
+    if labelled:
+        metadata["labels"] = {"insight.io/volumes": "scratch"}  # any user can set it: it must change nothing
+    if default:
+        metadata["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+    deleting = changed(SCRATCH_CLASS, metadata=metadata)
+    flagged = bool(evaluate([STORAGE_CLASS, deleting, *scratch_users(kinds, "scratch")], "prod", [RULE_BY_ID["data-storage-class"]]))
+    only_ephemeral = bool(kinds) and all(k.endswith("-ephemeral") for k in kinds)
+    assert flagged == (not only_ephemeral or default)
+
+
+@PROPERTY
+@given(kinds=st.lists(st.sampled_from(["cronjob-ephemeral", "deployment-ephemeral", "statefulset-claim", "pvc"]), min_size=1, max_size=4))
+def test_persistent_claims_on_a_scratch_class_are_refused(kinds: list[str]) -> None:
+    flagged = bool(evaluate([STORAGE_CLASS, SCRATCH_CLASS, *scratch_users(kinds, "scratch")], "prod", [RULE_BY_ID["data-claims-retained"]]))
+    assert flagged == any(not k.endswith("-ephemeral") for k in kinds)
 
 
 # -- data-protected and s3-companions: no tag exempts a bucket.

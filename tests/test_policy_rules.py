@@ -2,11 +2,12 @@
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from policy.rules import RULES, Resource, evaluate
+from settings.tiers import STRICTEST, TIER_NAMES, TIERS, RuleClass
 
 P = "urn:pulumi:prod::insight::"
 
@@ -219,6 +220,13 @@ STORAGE_CLASS = res(
     },
     "data",
 )
+# Scratch space (generic ephemeral volumes) is deleted with its pod: only encryption and zone binding apply, and only
+# while nothing but ephemeral volumes names the class (SCRATCH_DUMP below).
+SCRATCH_CLASS = res(
+    STORAGE_CLASS.type,
+    {**STORAGE_CLASS.inputs, "metadata": {"name": "scratch"}, "reclaimPolicy": "Delete", "allowVolumeExpansion": None},
+    "scratch",
+)
 RESERVED_ONLY = {
     "nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -316,6 +324,20 @@ DUMP_JOB = k8s(
     "dump",
     "data",
 )
+
+
+def ephemeral_volume(storage_class: str | None) -> dict[str, Any]:
+    claim = {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class, "resources": {"requests": {"storage": "10Gi"}}}
+    return {"name": "backup", "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}
+
+
+def with_pod_volumes(job: Resource, *volumes: dict[str, Any]) -> Resource:
+    spec = copy.deepcopy(dict(job.inputs["spec"]))
+    spec["jobTemplate"]["spec"]["template"]["spec"]["volumes"] = list(volumes)
+    return changed(job, spec=spec)
+
+
+SCRATCH_DUMP = with_pod_volumes(DUMP_JOB, ephemeral_volume("scratch"))
 LB_SERVICE = k8s(
     "Service",
     "v1",
@@ -443,8 +465,14 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "data-protected": ([VPC, EKS, KEY, ZONE, BUCKET, LOGS_BUCKET], [res(KEY.type, KEY.inputs, "key")]),
     "data-retained": ([KEY, ZONE, BUCKET, REPO, LOGS_BUCKET], [res(BUCKET.type, BUCKET.inputs, "b", retain_on_delete=False)]),
     "kms-key-hygiene": ([KEY], [changed(KEY, enableKeyRotation=False, deletionWindowInDays=7)]),
-    "data-storage-class": ([STORAGE_CLASS], [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False)]),
-    "data-claims-retained": ([STORAGE_CLASS, STS], [changed(STORAGE_CLASS, reclaimPolicy="Delete"), STS]),
+    "data-storage-class": (
+        [STORAGE_CLASS, SCRATCH_CLASS, SCRATCH_DUMP],
+        [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False), changed(SCRATCH_CLASS, parameters={}), SCRATCH_DUMP],
+    ),
+    "data-claims-retained": (
+        [STORAGE_CLASS, STS, SCRATCH_CLASS, SCRATCH_DUMP],
+        [changed(STORAGE_CLASS, reclaimPolicy="Delete"), STS],
+    ),
     "data-pvc-retention": ([STS], [changed(STS, spec={**STS.inputs["spec"], "persistentVolumeClaimRetentionPolicy": None})]),
     "data-es-snapshots": ([ES, SLM_JOB], [ES]),
     "data-mongodb-backups": ([MONGO, DUMP_JOB], [MONGO]),
@@ -527,10 +555,16 @@ def test_rule_passes_good_and_flags_bad(rule_id):
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_states_a_reason_and_a_severity_per_environment(rule):
-    assert rule.reason.endswith(".") and set(rule.severity) == {"test", "staging", "prod"}
-    # prod is where every guardrail binds; review-only rules are advisory everywhere.
-    assert rule.severity["prod"] == "mandatory" or set(rule.severity.values()) == {"advisory"}
+def test_every_rule_states_a_reason_and_a_severity_in_every_tier(rule):
+    levels = {tier: rule.severity_in(tier) for tier in TIERS}
+    assert rule.reason.endswith(".") and set(levels) == set(TIER_NAMES)
+    # The strictest tier is where every guardrail binds; review-only rules are advisory everywhere.
+    assert levels[STRICTEST] == "mandatory" or set(levels.values()) == {"advisory"}
+
+
+def test_every_tier_has_a_severity_for_every_rule_class():
+    for tier in TIERS.values():
+        assert set(tier.severity) == set(get_args(RuleClass)), tier.name
 
 
 def test_environment_specific_thresholds():
@@ -546,4 +580,16 @@ def test_environment_specific_thresholds():
 
 
 def test_unknown_stack_names_get_prod_rules():
-    assert res(VPC.type, {}, "v", "sandbox").environment == "prod"
+    assert res(VPC.type, {}, "v", "sandbox").policy.name == "prod"
+
+
+def test_a_declared_tier_wins_over_the_stack_name():
+    # A stack named `staging` that declares tier prod is held to prod's minimum of 3 AZs; the name does not count.
+    def in_stack(r: Resource, tier: str) -> Resource:
+        rename = "urn:pulumi:staging::insight::"
+        deps = tuple(d.replace(P, rename) for d in r.dependencies)
+        return Resource(r.urn.replace(P, rename), r.type, r.name, r.inputs, dependencies=deps, tier=tier)
+
+    two_azs = [VPC, *SUBNETS[:2]]
+    assert evaluate([in_stack(r, "prod") for r in two_azs], "prod", [RULE_BY_ID["net-az-count"]])
+    assert evaluate([in_stack(r, "staging") for r in two_azs], "staging", [RULE_BY_ID["net-az-count"]]) == []

@@ -12,10 +12,11 @@ from delivery.release import (
     parse_ref,
     parse_version,
     release_change,
-    target_stack,
+    target_tiers,
 )
-from settings import ConfigError, parse_stack_config
+from settings import STACKS, ConfigError, parse_stack_config
 from settings.stack import SECRET_KEYS
+from settings.tiers import stack_tier, tier_policy
 
 from .conftest import raw_sections
 
@@ -37,7 +38,7 @@ REGIONS = {"test": "us-west-2", "staging": "us-west-2", "prod": "ap-northeast-1"
     ],
 )
 def test_refs_route_to_their_stack(ref, stack):
-    assert target_stack(parse_ref(ref)) == stack
+    assert target_tiers(parse_ref(ref)) == [stack]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_refs_route_to_their_stack(ref, stack):
 )
 def test_bad_refs_are_refused_with_what_is_allowed(ref, message):
     with pytest.raises(ReleaseError, match=rf".*{message.replace('(', '[(]').replace(')', '[)]').replace('+', '[+]')}"):
-        target_stack(parse_ref(ref))
+        target_tiers(parse_ref(ref))
 
 
 def test_precedence_follows_semver():
@@ -140,7 +141,7 @@ def test_next_snapshot_from_the_last_tag(tags, build, expected):
 def test_next_snapshot_never_falls_behind_a_final_release(cores):
     tags = [f"v{a}.{b}.{c}" if rc == 0 else f"v{a}.{b}.{c}-rc.{rc}" for a, b, c, rc in cores]
     snapshot = next_snapshot(tags)
-    assert target_stack(snapshot) == "test"
+    assert target_tiers(snapshot) == ["test"]
     finals = [parse_ref(t) for t in tags if "-rc." not in t]
     assert all(snapshot > f for f in finals)
 
@@ -185,9 +186,11 @@ def test_stack_file_version_must_fit_the_stack(stack, version, message):
     assert message in release_lines[0]
 
 
-@pytest.mark.parametrize("stack", ["test", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_each_stack_file_runs_a_version_of_its_kind(stack):
-    assert target_stack(parse_version(raw_sections(stack)["release"]["version"])) == stack
+    version = parse_version(raw_sections(stack)["release"]["version"])
+    assert version.kind == tier_policy(stack_tier(stack)).release_kind
+    assert target_tiers(version) == ([stack_tier(stack)] if tier_policy(stack_tier(stack)).aws else ["prod"])
 
 
 @pytest.mark.parametrize(

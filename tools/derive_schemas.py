@@ -9,6 +9,9 @@ writes `schemas/<project>/<version>/`:
 - `<crd file stem>.json` per CustomResourceDefinition: group, kind and, per served version, the OpenAPI schema
   reduced to structure (types, properties, required, enums, formats, bounds, x-kubernetes-* markers); upstream
   descriptions and examples are dropped (they are upstream prose).
+- `compose-spec.json` from the Compose Specification's JSON Schema: the schema with its prose (title,
+  description, examples) dropped and every keyword that validates kept, so a Compose file validates exactly as
+  against the upstream schema.
 - `values.json` per Helm chart: chart name, version, appVersion and the tree of known values keys with their kind
   (map, list, scalar, or null when values.yaml leaves it empty), from values.yaml and values.schema.json.
 Every file carries its provenance. Tests read only `schemas/`; nothing else in the repository reads upstream.
@@ -74,6 +77,28 @@ def structure(schema: Any) -> Any:
             out[key] = structure(value)
         elif key in NESTED_LISTS:
             out[key] = [structure(sub) for sub in value]
+    return out
+
+
+# Keywords of a JSON Schema (draft 7) that validate or point; everything else (title, description, examples) is prose.
+VALIDATING = STRUCTURE | {"$schema", "$id", "$ref", "const", "propertyNames", "dependencies", "contains", "if", "then", "else"}
+SCHEMA_MAPS = {"properties", "patternProperties", "definitions"}
+
+
+def derive_json_schema(schema: Any) -> Any:
+    """A JSON Schema with only the keywords that decide validity; names under properties/definitions kept as they are."""
+    if isinstance(schema, list):
+        return [derive_json_schema(sub) for sub in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in SCHEMA_MAPS:
+            out[key] = {name: derive_json_schema(sub) for name, sub in value.items()}
+        elif key in VALIDATING:
+            out[key] = value if key in STRUCTURE | {"$schema", "$id", "$ref", "const"} else derive_json_schema(value)
+        elif key in NESTED | NESTED_LISTS | {"additionalItems"}:
+            out[key] = derive_json_schema(value)
     return out
 
 
@@ -150,6 +175,8 @@ def main(upstream: Path) -> None:
             if name.endswith(".yaml") and "\nkind: CustomResourceDefinition\n" in text:
                 doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
                 write(target / f"{Path(name).stem}.json", derive_crd(doc, row))
+            elif name == "compose-spec.json":
+                write(target / name, {"provenance": provenance(row), "schema": derive_json_schema(json.loads(text))})
         if "Chart.yaml" in rows and "values.yaml" in rows:
             write(target / "values.json", derive_chart(folder, rows))
     print(f"wrote {sum(1 for _ in OUT.rglob('*.json'))} files under {OUT.relative_to(ROOT)}/")

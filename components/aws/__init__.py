@@ -62,7 +62,12 @@ class AwsLayer:
         self.storage = storage = Storage(
             "storage",
             StorageArgs(
-                environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, keep=cfg.protected
+                environment=cfg.environment,
+                account_id=cfg.account_id,
+                region=cfg.region,
+                config=cfg.edge.storage,
+                protect=cfg.protected,
+                lock_backups=cfg.policy.locked_backups,
             ),
             aws_opts,
         )
@@ -77,7 +82,7 @@ class AwsLayer:
                 account_id=cfg.account_id,
                 query_log_retention_days=cfg.edge.query_log_retention_days,
                 us_east_1=us_east_1,
-                keep=cfg.protected,
+                protect=cfg.protected,
             ),
             aws_opts,
         )
@@ -105,7 +110,7 @@ class AwsLayer:
                 services=[s.name for s in catalog.services],
                 config=cfg.edge.registry,
                 docker_hub_credentials=pulumi.Config("insight").require_secret("dockerHubCredentials"),
-                keep=cfg.protected,
+                protect=cfg.protected,
             ),
             aws_opts,
         )
@@ -120,7 +125,7 @@ class AwsLayer:
                 domain=dns.domain,
                 certificate_arn=dns.certificate_arn,
                 logs_bucket=storage.logs_bucket_name,
-                deletion_protection=cfg.environment == "prod",
+                deletion_protection=cfg.policy.lb_deletion_protection,
             ),
             controllers=CloudControllers(region=cfg.region, vpc_id=network.vpc_id),
         )

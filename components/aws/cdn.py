@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import register_declared
+
 from .storage import CDN_LOG_PREFIX, Storage, tls_only_statements
 from .tagging import component_tags
 
@@ -191,7 +193,7 @@ class Cdn(pulumi.ComponentResource):
 
         self.domain_name = distribution.domain_name
         self.distribution_arn = distribution.arn
-        self.register_outputs({"domainName": self.domain_name, "distributionArn": self.distribution_arn})
+        register_declared(self)
 
     def _web_acl(self, acl_name: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
         return aws.wafv2.WebAcl(

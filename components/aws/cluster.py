@@ -1,13 +1,16 @@
 """The EKS cluster: encrypted, logged, IRSA-ready, with a reserved (on-demand) pool and a spot pool."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
@@ -28,6 +31,7 @@ NODE_POLICIES = [
 CONTROL_PLANE_LOG_GROUP = "/aws/eks/{name}/cluster"
 # The AL2023 EKS AMI release AWS recommends for a Kubernetes minor and architecture (public SSM parameter).
 AMI_RELEASE_PARAMETER = "/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/standard/recommended/release_version"
+ADMIN_POLICY_KEY = "cluster-admin"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
@@ -56,12 +60,67 @@ def ami_release_parameter(kubernetes_version: str, instance_type: str) -> str:
     return AMI_RELEASE_PARAMETER.format(version=kubernetes_version, arch=architecture(instance_type))
 
 
+def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]) -> dict[str, Any]:
+    """Every behaviour set here, none left to the PULUMI_K8S_* environment of whoever runs pulumi.
+
+    - cluster_identifier: the provider (and all it manages) is replaced only when the cluster itself changes,
+      not when the kubeconfig's token or endpoint text does.
+    - mutable ConfigMaps and Secrets: a data change is an update in place that rolls pods through the hash
+      annotations, not a delete-before-replace of an explicitly named object (delivery/diff.py).
+    """
+    return {
+        "kubeconfig": kubeconfig,
+        "cluster_identifier": cluster_name,
+        "enable_server_side_apply": True,
+        "enable_config_map_mutable": True,
+        "enable_secret_mutable": True,
+        "delete_unreachable": False,
+    }
+
+
+def access_entry_key(role_arn: str) -> str:
+    """A stable key per admin role, whatever its place in the list: `<account>-<role name>` (unique per account)."""
+    account, role = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    return f"{account}-{role}".lower()
+
+
+ACCESS_TYPES = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+
+
+def access_entries_transform(
+    cluster: str, role_arns: list[str]
+) -> Callable[[pulumi.ResourceTransformArgs], pulumi.ResourceTransformResult | None]:
+    """Access entries (children of pulumi-eks's cluster, named `<cluster>-<key>` and `<cluster>-<key>-<policy>`) are
+    not protected with the cluster: removing an admin must not be refused. Entries first keyed by list position
+    (`admin-<i>`) move to their stable key through an alias, so the move is no change for the engine."""
+    moved: dict[str, str] = {}
+    for i, arn in enumerate(role_arns):
+        new, old = f"{cluster}-{access_entry_key(arn)}", f"{cluster}-admin-{i}"
+        moved |= {new: old, f"{new}-{ADMIN_POLICY_KEY}": f"{old}-{ADMIN_POLICY_KEY}"}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ not in ACCESS_TYPES:
+            return None
+        aliases = [pulumi.Alias(name=moved[args.name])] if args.name in moved else []
+        return pulumi.ResourceTransformResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(protect=False, aliases=aliases))
+        )
+
+    return transform
+
+
 def key_policy(account_id: str) -> str:
     """The account administers the key through IAM; nothing else is granted here."""
     return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id)]})
 
 
 class Cluster(pulumi.ComponentResource):
+    name: str
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:cluster:Cluster", name, None, opts)
         cfg = args.config
@@ -89,16 +148,16 @@ class Cluster(pulumi.ComponentResource):
         # EKS makes the creator (the deploying identity) cluster admin on its own; an access entry for it as well
         # fails with ResourceInUseException. settings/cluster.py refuses a deployerRoleArn among adminRoleArns.
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
-                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                    ADMIN_POLICY_KEY: eks.AccessPolicyAssociationArgs(
                         policy_arn=CLUSTER_ADMIN_POLICY,
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
             )
-            for i, arn in enumerate(cfg.admin_role_arns)
+            for arn in cfg.admin_role_arns
         }
         self.cluster = eks.Cluster(
             name,
@@ -126,7 +185,12 @@ class Cluster(pulumi.ComponentResource):
             skip_default_security_groups=True,
             deletion_protection=args.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[control_plane_logs]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[control_plane_logs],
+                transforms=[access_entries_transform(name, cfg.admin_role_arns)],
+            ),
         )
 
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
@@ -194,7 +258,8 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *node_groups])
+        # Neither add-on tolerates the spot taint: they wait for the reserved pool only.
+        addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, self.reserved])
         aws.eks.Addon(
             f"{name}-coredns",
             cluster_name=args.name,
@@ -219,10 +284,15 @@ class Cluster(pulumi.ComponentResource):
         # Nodes pull images with this role: the registry grants it the pull-through cache.
         self.node_role_name = node_role.name
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        # Every Kubernetes object goes through this provider: the Kubernetes layer starts once nodes exist, so no
+        # rollout's await runs down while the node groups are still launching. CoreDNS and the EBS CSI driver come up
+        # in the first minute or two of those awaits (volume claims wait for the driver: costing/deploy.py).
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            **kubernetes_provider_options(args.name, self.kubeconfig),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
-        self.register_outputs({"clusterName": self.name, "kubeconfig": self.kubeconfig, "oidcProviderArn": self.oidc_provider_arn})
+        register_declared(self)
 
     def _ami_release(self, kubernetes_version: str, instance_type: str) -> pulumi.Output[str]:
         """A custom launch template pins nothing: without a version and release a group stays on its first ones.

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import register_declared
+
 from .tagging import component_tags
 
 # Route53 writes query logs only to CloudWatch Logs in us-east-1, under this prefix.
@@ -35,7 +37,7 @@ class DnsArgs:
     query_log_retention_days: int
     # A provider for us-east-1 with the stack's default tags and allowed account.
     us_east_1: aws.Provider
-    keep: bool
+    protect: bool
 
 
 def validated_names(certificate_names: list[str]) -> list[str]:
@@ -126,6 +128,7 @@ def _record_for(
 
 
 class Dns(pulumi.ComponentResource):
+    domain: str
     zone_id: pulumi.Output[str]
     name_servers: pulumi.Output[Sequence[str]]
     certificate_arn: pulumi.Output[str]
@@ -142,7 +145,7 @@ class Dns(pulumi.ComponentResource):
             name=args.domain,
             comment=f"Insight public zone for {args.domain}",
             # The parent zone delegates to these name servers: a new zone would break resolution.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             tags=tags,
         )
 
@@ -222,14 +225,7 @@ class Dns(pulumi.ComponentResource):
         # Validated ARNs: whoever uses a certificate waits until it is issued.
         self.certificate_arn = regional_validation.certificate_arn
         self.cdn_certificate_arn = cdn_validation.certificate_arn
-        self.register_outputs(
-            {
-                "zoneId": self.zone_id,
-                "nameServers": self.name_servers,
-                "certificateArn": self.certificate_arn,
-                "cdnCertificateArn": self.cdn_certificate_arn,
-            }
-        )
+        register_declared(self)
 
     def _delegate(self, name: str, args: DnsArgs, zone: aws.route53.Zone) -> pulumi.Resource:
         """Make the parent point at this zone, as part of the deploy (settings/edge.py requires exactly one way)."""

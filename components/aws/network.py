@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import register_declared
 from settings.network import NetworkConfig, nat_gateway_count, plan_subnets, select_azs
 
 from .iam import assume_role_policy
@@ -24,6 +25,7 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    availability_zones: list[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:network:Network", name, None, opts)
@@ -111,9 +113,7 @@ class Network(pulumi.ComponentResource):
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
         self.availability_zones = [p.az for p in plan]
-        self.register_outputs(
-            {"vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids}
-        )
+        register_declared(self)
 
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int, tags: dict[str, str]) -> None:
         child = pulumi.ResourceOptions(parent=self)

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import register_declared
 from settings.edge import RegistryConfig
 
 from .iam import assume_role_policy
@@ -62,7 +63,7 @@ class RegistryArgs:
     # Docker Hub username and access token (JSON `{"username": ..., "accessToken": ...}`), a Pulumi secret.
     docker_hub_credentials: pulumi.Input[str]
     # Retain the repositories (and the images a rollback needs) when the stack is torn down.
-    keep: bool
+    protect: bool
 
 
 def repository_name(environment: str, service: str) -> str:
@@ -164,7 +165,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__("insight:registry:Registry", name, None, opts)
         tags = component_tags("registry")
         child = pulumi.ResourceOptions(parent=self)
-        kept = pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         key = aws.kms.Key(
             f"{name}-images",
@@ -172,7 +173,7 @@ class Registry(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         aws.kms.Alias(f"{name}-images", name=f"alias/insight-{args.environment}-images", target_key_id=key.key_id, opts=child)
 
@@ -186,7 +187,7 @@ class Registry(pulumi.ComponentResource):
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
                 # Only the throwaway test stack may delete a repository that still holds images.
-                force_delete=not args.keep,
+                force_delete=not args.protect,
                 tags={**tags, "service": service},
                 opts=kept,
             )
@@ -205,7 +206,7 @@ class Registry(pulumi.ComponentResource):
 
         self.repository_urls = {service: r.repository_url for service, r in repositories.items()}
         self.ci_push_policy_arn = push.arn
-        self.register_outputs({"repositoryUrls": self.repository_urls, "ciPushPolicyArn": self.ci_push_policy_arn})
+        register_declared(self)
 
     def _docker_hub_cache(self, name: str, args: RegistryArgs, key: aws.kms.Key, tags: dict[str, str]) -> None:
         """Pulls of `<registry>/docker-hub/<image>` are served from ECR, fetched once from Docker Hub."""
@@ -215,7 +216,7 @@ class Registry(pulumi.ComponentResource):
             name=f"{PULL_THROUGH_SECRET_PREFIX}{DOCKER_HUB_PREFIX}",
             description="Docker Hub credentials for the ECR pull-through cache",
             # A secret scheduled for deletion keeps its name for the window: a torn-down stack could not be recreated.
-            recovery_window_in_days=0 if not args.keep else None,
+            recovery_window_in_days=0 if not args.protect else None,
             tags=tags,
             opts=child,
         )

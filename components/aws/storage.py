@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import register_declared
 from settings.edge import StorageConfig
 
 from .iam import account_administers_key
@@ -38,7 +39,9 @@ class StorageArgs:
     region: str
     config: StorageConfig
     # Protect and retain the irreplaceable buckets (assets, backups, logs) and their key.
-    keep: bool
+    protect: bool
+    # Object Lock (governance mode) on the backups bucket for its retention (the tier's locked_backups).
+    lock_backups: bool = False
 
 
 def bucket_name(environment: str, purpose: str, account_id: str) -> str:
@@ -182,11 +185,20 @@ def lifecycle_rules(purpose: str, cfg: StorageConfig) -> list[aws.s3.BucketLifec
 class Storage(pulumi.ComponentResource):
     """Exposes each bucket's name and ARN, the assets bucket's regional domain (the CDN origin) and the KMS key."""
 
+    kms_key_arn: pulumi.Output[str]
+    logs_bucket_name: pulumi.Output[str]
+    logs_bucket_arn: pulumi.Output[str]
+    backups_bucket_name: pulumi.Output[str]
+    backups_bucket_arn: pulumi.Output[str]
+    assets_bucket_name: pulumi.Output[str]
+    assets_bucket_arn: pulumi.Output[str]
+    assets_bucket_regional_domain_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:storage:Storage", name, None, opts)
         self._args = args
         self._tags = component_tags("storage")
-        kept = pulumi.ResourceOptions(parent=self, protect=args.keep, retain_on_delete=args.keep)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         self.key = aws.kms.Key(
             f"{name}-buckets",
@@ -215,7 +227,7 @@ class Storage(pulumi.ComponentResource):
 
         self.assets, self.assets_public_access_block = self._bucket(f"{name}-assets", "assets", kms_key_arn=self.key.arn, opts=kept)
         self.backups, backups_block = self._bucket(f"{name}-backups", "backups", kms_key_arn=self.key.arn, opts=kept)
-        if args.environment == "prod":
+        if args.lock_backups:
             # Governance-mode Object Lock: no backup version can be deleted or overwritten before it expires, even
             # by a stolen deploy role, unless someone holds s3:BypassGovernanceRetention (nobody does by default).
             aws.s3.BucketObjectLockConfiguration(
@@ -223,7 +235,7 @@ class Storage(pulumi.ComponentResource):
                 bucket=self.backups.id,
                 object_lock_enabled="Enabled",
                 rule={"default_retention": {"mode": "GOVERNANCE", "days": args.config.backup_retention_days}},
-                opts=pulumi.ResourceOptions(parent=self, protect=args.keep),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
         # The assets bucket's policy admits the CDN's distribution, so the CDN declares it (see components/cdn.py).
         self.backups_policy = aws.s3.BucketPolicy(
@@ -250,14 +262,7 @@ class Storage(pulumi.ComponentResource):
         self.assets_bucket_name = self.assets.bucket
         self.assets_bucket_arn = self.assets.arn
         self.assets_bucket_regional_domain_name = self.assets.bucket_regional_domain_name
-        self.register_outputs(
-            {
-                "logsBucketName": self.logs_bucket_name,
-                "backupsBucketName": self.backups_bucket_name,
-                "assetsBucketName": self.assets_bucket_name,
-                "kmsKeyArn": self.kms_key_arn,
-            }
-        )
+        register_declared(self)
 
     def _bucket(
         self, name: str, purpose: str, kms_key_arn: pulumi.Output[str] | None, opts: pulumi.ResourceOptions
@@ -269,7 +274,7 @@ class Storage(pulumi.ComponentResource):
             name,
             bucket=bucket_name(args.environment, purpose, args.account_id),
             # Only the throwaway test stack may delete a bucket that still holds objects.
-            force_destroy=not args.keep,
+            force_destroy=not args.protect,
             tags=component_tags("storage", purpose=purpose),
             opts=opts,
         )

@@ -8,11 +8,11 @@ from .base import Resource, Rule, Violation
 RULES: tuple[Rule, ...] = tuple(rule for module in (network, eks, iam, edge, data, kubernetes) for rule in module.rules.rules)
 
 
-def evaluate(resources: Sequence[Resource], environment: str, rules: Sequence[Rule] = RULES) -> list[Violation]:
-    """Every violation of the rules enabled in `environment`, each with its severity there."""
+def evaluate(resources: Sequence[Resource], tier: str, rules: Sequence[Rule] = RULES) -> list[Violation]:
+    """Every violation of the rules enabled in `tier`, each with its severity there."""
     found: list[Violation] = []
     for rule in rules:
-        severity = rule.severity_in(environment)
+        severity = rule.severity_in(tier)
         if severity == "disabled":
             continue
         if rule.resource_check is not None:

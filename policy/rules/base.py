@@ -9,19 +9,9 @@ import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["mandatory", "advisory", "disabled"]
-ENVIRONMENTS = ("test", "staging", "prod")
-STRICTEST = "prod"
-
-# Severity per environment, stated once per rule.
-EVERYWHERE: Mapping[str, Severity] = {"test": "mandatory", "staging": "mandatory", "prod": "mandatory"}
-ADVISORY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "advisory"}
-PROD_ONLY: Mapping[str, Severity] = {"test": "advisory", "staging": "advisory", "prod": "mandatory"}
-# Protection and retention are deliberately off in the throwaway test stack.
-PROTECTED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "mandatory", "prod": "mandatory"}
-RETAINED_STACKS: Mapping[str, Severity] = {"test": "disabled", "staging": "advisory", "prod": "mandatory"}
+from .program import PackTier, RuleClass, Severity, tier_policy
 
 
 @dataclass(frozen=True)
@@ -36,15 +26,16 @@ class Resource:
     # The policy SDK does not expose retainOnDelete: None in the real pack, known offline.
     retain_on_delete: bool | None = None
     dependencies: tuple[str, ...] = ()
+    # The stack's tier, as its stack file says; None: the stack's name (an unknown one gets the strictest).
+    tier: str | None = None
 
     @property
     def stack(self) -> str:
         return self.urn.split("::", 1)[0].rsplit(":", 1)[-1]
 
     @property
-    def environment(self) -> str:
-        """The stack is the environment; an unknown stack name gets the strictest treatment."""
-        return self.stack if self.stack in ENVIRONMENTS else STRICTEST
+    def policy(self) -> PackTier:
+        return tier_policy(self.tier or self.stack)
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         return dig(self.inputs, *path, default=default)
@@ -61,15 +52,15 @@ StackCheck = Callable[[Sequence[Resource]], Iterable[tuple[Resource, str]]]
 class Rule:
     id: str
     reason: str
-    severity: Mapping[str, Severity]
+    severity: RuleClass  # how hard it binds is the tier's severity column (settings/tiers.py, stated for the pack in program.py)
     types: frozenset[str] = frozenset()
     resource_check: ResourceCheck | None = None
     stack_check: StackCheck | None = None
     # Reads options the policy SDK cannot see (retain on delete): evaluated offline only.
     offline_only: bool = False
 
-    def severity_in(self, environment: str) -> Severity:
-        return self.severity.get(environment, self.severity[STRICTEST])
+    def severity_in(self, tier: str) -> Severity:
+        return tier_policy(tier).severity[self.severity]
 
 
 @dataclass(frozen=True)
@@ -87,16 +78,14 @@ class Violation:
 class Registry:
     rules: list[Rule] = field(default_factory=list)
 
-    def resource(
-        self, id: str, reason: str, types: Iterable[str], severity: Mapping[str, Severity] = EVERYWHERE, offline_only: bool = False
-    ):
+    def resource(self, id: str, reason: str, types: Iterable[str], severity: RuleClass = "everywhere", offline_only: bool = False):
         def register(check: ResourceCheck) -> ResourceCheck:
             self.rules.append(Rule(id, reason, severity, frozenset(types), resource_check=check, offline_only=offline_only))
             return check
 
         return register
 
-    def stack(self, id: str, reason: str, severity: Mapping[str, Severity] = EVERYWHERE):
+    def stack(self, id: str, reason: str, severity: RuleClass = "everywhere"):
         def register(check: StackCheck) -> StackCheck:
             self.rules.append(Rule(id, reason, severity, stack_check=check))
             return check

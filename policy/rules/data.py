@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import PROTECTED_STACKS, RETAINED_STACKS, Registry, Resource, as_list, dig, of_type, truthy
+from .base import Registry, Resource, as_list, dig, of_type, truthy
 from .edge import BUCKET, REPOSITORY, ZONE
 from .eks import EKS_COMPONENT
 from .network import VPC
@@ -19,7 +19,11 @@ ELASTICSEARCH = "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"
 RABBITMQ = "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster"
 MONGODB = "kubernetes:mongodbcommunity.mongodb.com/v1:MongoDBCommunity"
 STACK_CONFIG_POLICY = "kubernetes:stackconfigpolicy.k8s.elastic.co/v1alpha1:StackConfigPolicy"
-JOBS = ("kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job")
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+JOBS = (CRON_JOB, "kubernetes:batch/v1:Job")
+# Workloads with a pod template at spec.template (a CronJob's is one level down).
+POD_WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", STATEFUL_SET, JOBS[1])
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 KMS_DELETION_WINDOW = 30
 MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # a leap year: Feb 29 fires, if only every 4 years
 CRON_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
@@ -33,7 +37,7 @@ RETAINED = (KMS_KEY, ZONE, BUCKET, REPOSITORY, PVC)
     "data-protected",
     "Irreplaceable resources (VPC, cluster, keys, zones, buckets: data, and logs as audit evidence) are protected.",
     IRREPLACEABLE,
-    severity=PROTECTED_STACKS,
+    severity="protection",
 )
 def protected(r: Resource) -> Iterator[str]:
     if not r.protect:
@@ -44,7 +48,7 @@ def protected(r: Resource) -> Iterator[str]:
     "data-retained",
     "Data buckets, keys, zones, repositories and data volumes outlive the stack (retain on delete).",
     RETAINED,
-    severity=RETAINED_STACKS,
+    severity="retention",
     offline_only=True,
 )
 def retained(r: Resource) -> Iterator[str]:
@@ -60,20 +64,55 @@ def key_hygiene(key: Resource) -> Iterator[str]:
         yield f"deletionWindowInDays must be {KMS_DELETION_WINDOW}, is {key.get('deletionWindowInDays')}"
 
 
-@rules.resource("data-storage-class", "Data volumes are encrypted, kept when released, and can grow.", [STORAGE_CLASS])
-def storage_class(sc: Resource) -> Iterator[str]:
-    if sc.get("reclaimPolicy") != "Retain":
-        yield f"reclaimPolicy must be Retain, is {sc.get('reclaimPolicy', 'Delete (default)')}"
-    if sc.get("allowVolumeExpansion") is not True:
-        yield "allowVolumeExpansion must be true"
-    if str(sc.get("parameters", "encrypted")).lower() != "true":
-        yield "parameters.encrypted must be 'true'"
-    if sc.get("volumeBindingMode") != "WaitForFirstConsumer":
-        yield "volumeBindingMode must be WaitForFirstConsumer (volumes in the pod's zone)"
+@rules.stack(
+    "data-storage-class",
+    "Volumes are encrypted and made in the pod's zone; a class that holds more than pods' scratch space keeps and grows its volumes.",
+)
+def storage_classes(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
+    scratch = _scratch_classes(resources)
+    for sc in of_type(resources, STORAGE_CLASS):
+        if sc.get("metadata", "name") not in scratch:
+            if sc.get("reclaimPolicy") != "Retain":
+                yield sc, f"reclaimPolicy must be Retain, is {sc.get('reclaimPolicy', 'Delete (default)')}"
+            if sc.get("allowVolumeExpansion") is not True:
+                yield sc, "allowVolumeExpansion must be true"
+        if str(sc.get("parameters", "encrypted")).lower() != "true":
+            yield sc, "parameters.encrypted must be 'true'"
+        if sc.get("volumeBindingMode") != "WaitForFirstConsumer":
+            yield sc, "volumeBindingMode must be WaitForFirstConsumer (volumes in the pod's zone)"
+
+
+def _scratch_classes(resources: Sequence[Resource]) -> set[str]:
+    """Classes that hold scratch space only, judged by what claims them, never by a label anyone can set: named by
+    a generic ephemeral volume (made for its pod, deleted with it whatever the class says), by no persistent
+    claim, and not the cluster's default (which every claim without a class gets)."""
+    ephemeral = {dig(claim, "storageClassName") for r in resources for _, claim in _ephemeral_claims(r)}
+    persistent = {dig(claim, "storageClassName") for r in resources for _, claim in _claim_specs(r)}
+    default = {
+        sc.get("metadata", "name")
+        for sc in of_type(resources, STORAGE_CLASS)
+        if truthy(sc.get("metadata", "annotations", default={}).get(DEFAULT_CLASS_ANNOTATION))
+    }
+    return {name for name in ephemeral - persistent - default if isinstance(name, str)}
+
+
+def _pod_template(r: Resource) -> Any:
+    if r.type == CRON_JOB:
+        return r.get("spec", "jobTemplate", "spec", "template", "spec")
+    return r.get("spec", "template", "spec") if r.type in POD_WORKLOADS else None
+
+
+def _ephemeral_claims(r: Resource) -> list[tuple[str, Any]]:
+    """(where, claim spec) of every generic ephemeral volume in a workload's pod template."""
+    return [
+        (f"volumes[{i}].ephemeral", dig(v, "ephemeral", "volumeClaimTemplate", "spec", default={}))
+        for i, v in enumerate(as_list(dig(_pod_template(r), "volumes")))
+        if dig(v, "ephemeral") is not None
+    ]
 
 
 def _claim_specs(r: Resource) -> list[tuple[str, Any]]:
-    """(where, claim spec) of every volume a resource asks for; the operators' shapes included."""
+    """(where, claim spec) of every persistent volume a resource asks for; the operators' shapes included."""
     templates: list[tuple[str, Any]] = []
     if r.type == PVC:
         return [("spec", r.get("spec", default={}))]
@@ -92,7 +131,7 @@ def _claim_specs(r: Resource) -> list[tuple[str, Any]]:
     ]
 
 
-@rules.stack("data-claims-retained", "Every data volume is claimed from a declared storage class that keeps it (Retain).")
+@rules.stack("data-claims-retained", "Every persistent data volume is claimed from a declared storage class that keeps it (Retain).")
 def claims_retained(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     keeping = {sc.get("metadata", "name") for sc in of_type(resources, STORAGE_CLASS) if sc.get("reclaimPolicy") == "Retain"}
     for r in of_type(resources, PVC, STATEFUL_SET, ELASTICSEARCH, MONGODB, RABBITMQ):

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 
-from .base import PROD_ONLY, Registry, Resource, as_list, companions, dig, of_type, statements, truthy
+from .base import Registry, Resource, as_list, companions, dig, of_type, statements, truthy
 
 rules = Registry()
 
@@ -185,7 +185,7 @@ def cdn_hsts(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
             yield distribution, f"no response headers policy with HSTS max-age >= {HSTS_MIN_AGE}"
 
 
-@rules.resource("cdn-waf", "The production CDN sits behind a WAF web ACL.", [DISTRIBUTION], severity=PROD_ONLY)
+@rules.resource("cdn-waf", "The production CDN sits behind a WAF web ACL.", [DISTRIBUTION], severity="production")
 def cdn_waf(distribution: Resource) -> Iterator[str]:
     if not distribution.get("webAclId"):
         yield "webAclId is not set"
@@ -206,8 +206,8 @@ def lb_hardened(lb: Resource) -> Iterator[str]:
         yield "accessLogs.enabled must be true"
     if lb.get("loadBalancerType") == "network" and not truthy(lb.get("enableCrossZoneLoadBalancing")):
         yield "enableCrossZoneLoadBalancing must be true"
-    if lb.environment == "prod" and not truthy(lb.get("enableDeletionProtection")):
-        yield "enableDeletionProtection must be true in prod"
+    if lb.policy.lb_deletion_protection and not truthy(lb.get("enableDeletionProtection")):
+        yield f"enableDeletionProtection must be true in {lb.policy.name}"
 
 
 @rules.resource("lb-tls", "Listeners speak TLS only.", [LISTENER])

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import ADVISORY, PROD_ONLY, Registry, Resource, as_list, covers_everything, dig, of_type
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type
 from .data import ELASTICSEARCH, MONGODB, RABBITMQ, STATEFUL_SET
 from .program import APPS_NAMESPACE, POOL_LABEL, SPOT_TAINT_KEY
 
@@ -43,6 +43,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|DSN|CREDENTIAL
 MASKED_SECRET = "[secret]"
 TLS_PORT = 443
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
+AWS_NLB_CLASS = "service.k8s.aws/nlb"  # the annotations above mean something only to the AWS Load Balancer Controller
 
 
 def namespace_of(r: Resource) -> str:
@@ -95,18 +96,19 @@ def selects(selector: Any, labels: dict[str, Any]) -> bool:
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
-@rules.stack("k8s-replicas", "Every Deployment and StatefulSet runs at least 2 replicas in prod, so one pod can go.", severity=PROD_ONLY)
+@rules.stack("k8s-replicas", "Every Deployment and StatefulSet runs at least 2 replicas in prod, so one pod can go.", severity="production")
 def min_replicas(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     for r in of_type(resources, *REPLICATED):
         if replicas(r, resources) < 2:
             yield r, f"runs {replicas(r, resources)} replica(s)"
 
 
-@rules.resource("k8s-quorum", "Quorum systems run an odd 3+ members in prod so they survive a zone.", QUORUM_SYSTEMS, severity=PROD_ONLY)
+@rules.resource("k8s-quorum", "Quorum systems run an odd 3+ members in prod so they survive a zone.", QUORUM_SYSTEMS, severity="production")
 def quorum(r: Resource) -> Iterator[str]:
     count = replicas(r)
-    if r.environment == "prod" and (count < 3 or count % 2 == 0):
-        yield f"has {count} member(s); prod needs an odd number >= 3"
+    minimum = r.policy.quorum_replicas
+    if minimum > 1 and (count < minimum or count % 2 == 0):
+        yield f"has {count} member(s); {r.policy.name} needs an odd number >= {minimum}"
 
 
 def _scaled(value: Any, count: int) -> int | None:
@@ -153,7 +155,7 @@ def pdb(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     "k8s-zone-spread",
     "Replicas spread across zones, so a zone outage takes at most a share.",
     [*REPLICATED, *QUORUM_SYSTEMS],
-    severity=PROD_ONLY,
+    severity="production",
 )
 def zone_spread(r: Resource) -> Iterator[str]:
     if r.type in REPLICATED and int(r.get("spec", "replicas", default=2)) < 2:
@@ -279,7 +281,7 @@ def pod_security(ns: Resource) -> Iterator[str]:
     "k8s-pod-security-privileged",
     "A privileged namespace (host agents) is listed for review in every preview.",
     [NAMESPACE],
-    severity=ADVISORY,
+    severity="review",
 )
 def pod_security_privileged(ns: Resource) -> Iterator[str]:
     if ns.get("metadata", "labels", PSA_ENFORCE) == "privileged":
@@ -378,11 +380,13 @@ def lb_service(svc: Resource) -> Iterator[str]:
     ports = [p.get("port") for p in as_list(svc.get("spec", "ports"))]
     if ports != [TLS_PORT]:
         yield f"exposes ports {ports}; only {TLS_PORT}"
+    if svc.get("spec", "loadBalancerClass") not in (None, AWS_NLB_CLASS):
+        return  # another cluster's load balancer (onprem): its TLS and logs are its owner's, not AWS annotations
     if not annotations.get(LB_ANNOTATION + "ssl-cert"):
         yield "no TLS certificate (ssl-cert annotation)"
     attributes = str(annotations.get(LB_ANNOTATION + "attributes", ""))
     wanted = ["load_balancing.cross_zone.enabled=true", "access_logs.s3.enabled=true"]
-    if svc.environment == "prod":
+    if svc.policy.lb_deletion_protection:
         wanted.append("deletion_protection.enabled=true")
     for attribute in wanted:
         if attribute not in attributes:

@@ -33,9 +33,9 @@ def is_private_subnet(subnet: Resource) -> bool:
 def az_count(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     for vpc in of_type(resources, VPC):
         azs = {s.get("availabilityZone") for s in of_type(resources, SUBNET) if s.depends_on(vpc) and is_private_subnet(s)}
-        minimum = 3 if vpc.environment == "prod" else 2
+        minimum = vpc.policy.min_azs
         if len(azs) < minimum:
-            yield vpc, f"private subnets span {len(azs)} AZ(s) ({', '.join(sorted(map(str, azs)))}); {vpc.environment} needs {minimum}"
+            yield vpc, f"private subnets span {len(azs)} AZ(s) ({', '.join(sorted(map(str, azs)))}); {vpc.policy.name} needs {minimum}"
 
 
 @rules.resource("net-private-no-public-ip", "Private subnets must never hand out public addresses.", [SUBNET])

@@ -2,11 +2,13 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
 from components.handle import PublicEdge, WorkloadIdentity
+from components.outputs import register_declared
 from settings import ConfigError
 from settings.platform import MetricsBackend
 
@@ -24,9 +26,12 @@ class CatalogConfigError(ConfigError):
         return self.catalog_error.render()
 
 
-def load_service_catalog(environment: str, account: str) -> Catalog:
+def load_service_catalog(stack: str, root: Path | None = None, account: str | None = None) -> Catalog:
+    """The catalog with the stack's cluster layer (services/clusters/<stack>.conf).
+
+    `account` is the stack's AWS account, the only one IAM statements may name (None: no AWS, none may)."""
     try:
-        return load_catalog(environment, account=account)
+        return load_catalog(stack, root, account=account)
     except CatalogError as err:
         raise CatalogConfigError(err) from None
 
@@ -42,6 +47,8 @@ class AppsArgs:
 
 
 class Apps(pulumi.ComponentResource):
+    hostnames: dict[str, pulumi.Output[str]]  # public hostname per public service
+
     def __init__(self, name: str, args: AppsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:apps:Apps", name, None, opts)
         catalog = args.catalog
@@ -67,4 +74,4 @@ class Apps(pulumi.ComponentResource):
             for spec in catalog.services
         }
         self.hostnames = {name: svc.hostname for name, svc in self.services.items() if svc.hostname is not None}
-        self.register_outputs({"hostnames": self.hostnames})
+        register_declared(self)

@@ -95,24 +95,31 @@ def load_balancer_hostname(status: k8s.core.v1.outputs.ServiceStatus | None) -> 
     return ingress[0].hostname
 
 
-def service(name: str, spec: ServiceSpec, version: str, edge: PublicEdge | None, parent: pulumi.Resource) -> k8s.core.v1.Service:
-    """In-cluster on the catalog's service port; a public service behind the edge's load balancer on 443."""
-    public = edge if spec.public else None
-    annotations = (
-        public.load_balancer_annotations(spec.name, spec.deploy.probes.port, spec.deploy.probes.readiness.path) if public else None
-    )
+def service(name: str, spec: ServiceSpec, version: str, parent: pulumi.Resource) -> k8s.core.v1.Service:
+    """Every service answers in-cluster at <name> on the catalog's service port: the address its callers' configs name."""
     return k8s.core.v1.Service(
         f"{name}-service",
-        metadata=object_metadata(spec, version, spec.name, annotations),
+        metadata=object_metadata(spec, version, spec.name),
         spec=ServiceSpecArgs(
-            type="LoadBalancer" if public else "ClusterIP",
-            load_balancer_class=public.load_balancer_class if public else None,
+            type="ClusterIP",
             selector=selector(spec),
-            ports=[
-                ServicePortArgs(
-                    name="https" if public else "http", port=443 if public else SERVICE_PORT, target_port="http", protocol="TCP"
-                )
-            ],
+            ports=[ServicePortArgs(name="http", port=SERVICE_PORT, target_port="http", protocol="TCP")],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def public_service(name: str, spec: ServiceSpec, version: str, edge: PublicEdge, parent: pulumi.Resource) -> k8s.core.v1.Service:
+    """A public service's load balancer: <name>-public on 443 only (TLS ends at the NLB); in-cluster callers keep <name>."""
+    annotations = edge.load_balancer_annotations(spec.name, spec.deploy.probes.port, spec.deploy.probes.readiness.path)
+    return k8s.core.v1.Service(
+        f"{name}-public-service",
+        metadata=object_metadata(spec, version, f"{spec.name}-public", annotations),
+        spec=ServiceSpecArgs(
+            type="LoadBalancer",
+            load_balancer_class=edge.load_balancer_class,
+            selector=selector(spec),
+            ports=[ServicePortArgs(name="https", port=443, target_port="http", protocol="TCP")],
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

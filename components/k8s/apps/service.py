@@ -7,6 +7,7 @@ import pulumi
 
 from catalog import ServiceSpec
 from components.handle import PublicEdge, WorkloadIdentity
+from components.outputs import register_declared
 from settings.platform import MetricsBackend
 
 from . import exposure, identity, workload
@@ -43,15 +44,18 @@ class AppService(pulumi.ComponentResource):
             version,
             image,
             service_account=account.metadata.name,
-            config_map_name=config.metadata.name,
             metrics_backend=args.metrics_backend,
         )
-        svc = exposure.service(name, spec, version, args.edge, self)
-        self.workload = workload.workload(name, spec, version, template, self)
+        svc = exposure.service(name, spec, version, self)
+        self.workload = workload.workload(name, spec, version, template, self, mounts=[config])
         workload.scaling(name, spec, version, self.workload.metadata.name, self)
         exposure.network_policy(name, spec, version, clients=args.clients, callee_ports=args.callee_ports, parent=self)
-        self.hostname = exposure.publish(name, spec, args.edge, svc, self) if args.edge is not None and spec.public else None
+        if args.edge is not None and spec.public:
+            public = exposure.public_service(name, spec, version, args.edge, self)
+            self.hostname = exposure.publish(name, spec, args.edge, public, self)
+        else:
+            self.hostname = None
 
         self.service = svc.metadata.name
         self.role_arn = grant.principal
-        self.register_outputs({"service": self.service, "roleArn": self.role_arn, "hostname": self.hostname})
+        register_declared(self)

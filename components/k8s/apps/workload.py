@@ -1,5 +1,6 @@
 """A service's pods: ConfigMap, Deployment or StatefulSet, autoscaler and disruption budget, from its ServiceSpec."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -22,13 +23,17 @@ from pulumi_kubernetes.core.v1 import (
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
     EnvVarSourceArgs,
+    EphemeralVolumeSourceArgs,
     HTTPGetActionArgs,
+    LifecycleArgs,
+    LifecycleHandlerArgs,
     NodeAffinityArgs,
     NodeSelectorArgs,
     NodeSelectorRequirementArgs,
     NodeSelectorTermArgs,
     PersistentVolumeClaimArgs,
     PersistentVolumeClaimSpecArgs,
+    PersistentVolumeClaimTemplateArgs,
     PodSecurityContextArgs,
     PodSpecArgs,
     PodTemplateSpecArgs,
@@ -39,6 +44,7 @@ from pulumi_kubernetes.core.v1 import (
     SecurityContextArgs,
     ServicePortArgs,
     ServiceSpecArgs,
+    SleepActionArgs,
     TolerationArgs,
     TopologySpreadConstraintArgs,
     VolumeArgs,
@@ -49,18 +55,22 @@ from pulumi_kubernetes.core.v1 import ResourceRequirementsArgs as ContainerResou
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from catalog import ServiceSpec
-from catalog.model import Probe
+from catalog.model import Probe, Volume
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 from ..platform.foundations import DATA_STORAGE_CLASS
-from ..platform.pods import DATA_PRIORITY_CLASS
+from ..platform.pods import DATA_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS
 
 NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
 CONFIG_DIR = "/etc/insight"
 RUN_AS = 10001  # the images' non-root user
+# A terminating pod keeps serving while its endpoint leaves the load balancer's targets and every kube-proxy;
+# SIGTERM comes after. The grace period leaves the service its own shutdown time on top.
+PRE_STOP_SECONDS = 15
+SHUTDOWN_SECONDS = 30
 
 
 def labels(spec: ServiceSpec, version: str) -> dict[str, str]:
@@ -105,10 +115,14 @@ def _probe(probe: Probe, port: str) -> ProbeArgs:
     )
 
 
+def config_map_name(spec: ServiceSpec) -> str:
+    return f"{spec.name}-config"
+
+
 def config_map(name: str, spec: ServiceSpec, version: str, parent: pulumi.Resource) -> k8s.core.v1.ConfigMap:
     return k8s.core.v1.ConfigMap(
         f"{name}-config",
-        metadata=object_metadata(spec, version, f"{spec.name}-config"),
+        metadata=object_metadata(spec, version, config_map_name(spec)),
         data={"application.conf": spec.application_conf},
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -124,6 +138,8 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
     mounts = [VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True), VolumeMountArgs(name="tmp", mount_path="/tmp")]
     if deploy.volume is not None:
         mounts.append(VolumeMountArgs(name="data", mount_path=deploy.volume.mount_path))
+    if deploy.scratch is not None:
+        mounts.append(VolumeMountArgs(name="scratch", mount_path=deploy.scratch.mount_path))
     return ContainerArgs(
         name=spec.name,
         image=image,
@@ -136,6 +152,7 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
             requests={"cpu": deploy.resources.requests.cpu, "memory": deploy.resources.requests.memory},
             limits={"cpu": deploy.resources.limits.cpu, "memory": deploy.resources.limits.memory},
         ),
+        lifecycle=LifecycleArgs(pre_stop=LifecycleHandlerArgs(sleep=SleepActionArgs(seconds=PRE_STOP_SECONDS))),
         liveness_probe=_probe(deploy.probes.liveness, "admin"),
         readiness_probe=_probe(deploy.probes.readiness, "admin"),
         security_context=SecurityContextArgs(
@@ -149,13 +166,25 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
     )
 
 
+def _scratch(scratch: Volume | None) -> list[VolumeArgs]:
+    if scratch is None:
+        return []
+    claim = PersistentVolumeClaimSpecArgs(
+        access_modes=["ReadWriteOnce"],
+        storage_class_name=SCRATCH_STORAGE_CLASS,
+        resources=VolumeResourceRequirementsArgs(requests={"storage": f"{scratch.size_gib}Gi"}),
+    )
+    return [
+        VolumeArgs(name="scratch", ephemeral=EphemeralVolumeSourceArgs(volume_claim_template=PersistentVolumeClaimTemplateArgs(spec=claim)))
+    ]
+
+
 def pod_template(
     spec: ServiceSpec,
     version: str,
     image: pulumi.Input[str],
     *,
     service_account: pulumi.Input[str],
-    config_map_name: pulumi.Input[str],
     metrics_backend: MetricsBackend,
 ) -> PodTemplateSpecArgs:
     deploy = spec.deploy
@@ -178,8 +207,9 @@ def pod_template(
             ),
             containers=[_container(spec, image)],
             volumes=[
-                VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name)),
+                VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name(spec))),
                 VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+                *_scratch(deploy.scratch),
             ],
             tolerations=tolerations or None,
             affinity=affinity,
@@ -199,7 +229,7 @@ def pod_template(
                     label_selector=LabelSelectorArgs(match_labels=selector(spec)),
                 ),
             ],
-            termination_grace_period_seconds=30,
+            termination_grace_period_seconds=PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
             priority_class_name=DATA_PRIORITY_CLASS if deploy.kind == "StatefulSet" else None,
         ),
@@ -207,12 +237,20 @@ def pod_template(
 
 
 def workload(
-    name: str, spec: ServiceSpec, version: str, template: PodTemplateSpecArgs, parent: pulumi.Resource
+    name: str,
+    spec: ServiceSpec,
+    version: str,
+    template: PodTemplateSpecArgs,
+    parent: pulumi.Resource,
+    *,
+    mounts: Sequence[pulumi.Resource] = (),
 ) -> k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet:
+    """`mounts` (its ConfigMap) come first, by order only: their names are plain strings in the pod template, so
+    replacing one never forces the engine to replace the workload before it (delivery/diff.py)."""
     deploy = spec.deploy
     child = pulumi.ResourceOptions(parent=parent)
     # The autoscaler owns the replica count once the workload exists.
-    workload_opts = pulumi.ResourceOptions(parent=parent, ignore_changes=["spec.replicas"])
+    workload_opts = pulumi.ResourceOptions(parent=parent, ignore_changes=["spec.replicas"], depends_on=list(mounts))
     selector_args = LabelSelectorArgs(match_labels=selector(spec))
     if deploy.kind == "Deployment":
         return k8s.apps.v1.Deployment(
@@ -230,6 +268,10 @@ def workload(
             opts=workload_opts,
         )
     assert deploy.volume is not None  # a StatefulSet always declares its volume (catalog.model)
+    # volumeClaimTemplates are immutable: a size change would replace the StatefulSet (all pods down) and still not
+    # grow the existing claims. New sizes reach new replicas' claims only through a recreated StatefulSet; existing
+    # disks grow by resizing their PVCs (README "Day 2": the StorageClass allows expansion).
+    workload_opts = pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(ignore_changes=["spec.volumeClaimTemplates"]))
     governing = k8s.core.v1.Service(
         f"{name}-pods",
         metadata=object_metadata(spec, version, f"{spec.name}-pods"),

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import pulumi
 
 from components.handle import ClusterHandle
+from components.outputs import register_declared
 from settings.endpoints import NAMESPACES
-from settings.platform import PROD_QUORUM_REPLICAS, PlatformConfig
+from settings.platform import MetricsBackend, PlatformConfig
+from settings.tiers import TierPolicy
 
 from .controllers import Controllers, ControllersArgs
 from .foundations import (
@@ -36,10 +38,8 @@ from .tracing import Tracing, TracingArgs
 @dataclass(frozen=True)
 class PlatformArgs:
     config: PlatformConfig
-    environment: str
+    tier: TierPolicy
     cluster: ClusterHandle
-    # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
-    protect: bool = False
 
 
 def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
@@ -47,20 +47,28 @@ def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
     return {
         NAMESPACES["logging"]: cfg.elasticsearch.storage_gib * cfg.elasticsearch.replicas + 2 * cfg.logstash.replicas,
         NAMESPACES["messaging"]: cfg.rabbitmq.storage_gib * cfg.rabbitmq.replicas,
-        NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas + cfg.redis.storage_gib * cfg.redis.replicas,
+        # MongoDB's members, plus the backup's scratch volume (as large as one member's; a restore run by hand fits the
+        # quota's headroom).
+        NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas
+        + cfg.mongodb.storage_gib
+        + cfg.redis.storage_gib * cfg.redis.replicas,
         NAMESPACES["monitoring"]: cfg.metrics.storage_gib if cfg.metrics.backend == "prometheus" else 0,
     }
 
 
 class Platform(pulumi.ComponentResource):
+    metrics_backend: MetricsBackend
+
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Platform", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        scale = PROD_QUORUM_REPLICAS if args.environment == "prod" else 1
+        scale = args.tier.quorum_replicas
+        # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
+        protect = args.tier.protected
         self.foundations = Foundations(
             f"{name}-foundations",
-            FoundationsArgs(storage_by_namespace(cfg), scale, DATA_NAMESPACES if args.protect else frozenset()),
+            FoundationsArgs(storage_by_namespace(cfg), scale, DATA_NAMESPACES if protect else frozenset()),
             child,
         )
         ready: list[pulumi.Resource] = [self.foundations]
@@ -96,7 +104,7 @@ class Platform(pulumi.ComponentResource):
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
-                protect=args.protect,
+                protect=protect,
             ),
             child,
         )
@@ -105,7 +113,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-tracing",
             TracingArgs(
                 config=cfg.zipkin,
-                metrics=backend,
+                metrics_backend=backend,
                 elasticsearch_password=self.logging.zipkin_password,
                 depends_on=[*ready, self.logging.elasticsearch],
             ),
@@ -116,11 +124,11 @@ class Platform(pulumi.ComponentResource):
             f"{name}-messaging",
             MessagingArgs(
                 config=cfg.rabbitmq,
-                metrics=backend,
+                metrics_backend=backend,
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
-                protect=args.protect,
+                protect=protect,
             ),
             child,
         )
@@ -128,17 +136,18 @@ class Platform(pulumi.ComponentResource):
             f"{name}-mongodb",
             MongoDBArgs(
                 config=cfg.mongodb,
-                metrics=backend,
+                metrics_backend=backend,
                 backups=handle.backups,
                 identity=handle.identity,
                 depends_on=ready,
-                protect=args.protect,
+                protect=protect,
             ),
             child,
         )
-        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics=backend, depends_on=ready, protect=args.protect), child)
+        self.redis = Redis(f"{name}-redis", RedisArgs(config=cfg.redis, metrics_backend=backend, depends_on=ready, protect=protect), child)
         # The services' Sentry DSN: only ever a Secret the app pods mount.
         app_secret(
             "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)
         )
-        self.register_outputs({"metricsBackend": backend})
+        self.metrics_backend = backend
+        register_declared(self)

@@ -1,4 +1,5 @@
-"""Cluster controllers: the AWS Load Balancer Controller and the cluster-autoscaler, each with its IRSA role."""
+"""Cluster controllers: the AWS Load Balancer Controller and the cluster-autoscaler, each with its IRSA role, and
+metrics-server (the resource metrics API without which no HorizontalPodAutoscaler acts)."""
 
 import json
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import CloudControllers, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.scheduling import POOL_LABEL
 
@@ -83,6 +85,9 @@ class ControllersArgs:
 
 
 class Controllers(pulumi.ComponentResource):
+    load_balancer_controller_role_arn: pulumi.Input[str] | None
+    autoscaler_role_arn: pulumi.Input[str] | None
+
     def __init__(self, name: str, args: ControllersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Controllers", name, None, opts)
         cloud, tags = args.cloud, {"component": "platform"}
@@ -153,4 +158,22 @@ class Controllers(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"loadBalancerControllerRoleArn": lbc.principal, "autoscalerRoleArn": autoscaler.principal})
+        chart = versions.METRICS_SERVER
+        self.metrics_server = k8s.helm.v4.Chart(
+            f"{name}-metrics-server",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=KUBE_SYSTEM,
+            values={
+                # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.
+                "replicas": 2,
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                "nodeSelector": on_reserved_pool(),
+                "resources": small_resources("100m", "500m", "200Mi"),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.load_balancer_controller_role_arn = lbc.principal
+        self.autoscaler_role_arn = autoscaler.principal
+        register_declared(self)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, SCRATCH_STORAGE_CLASS, Obj
 
 DATA_STORAGE_CLASS = "insight-data"
 ECK_NAMESPACE = "elastic-system"
@@ -46,6 +47,11 @@ QUOTA_BASE: dict[str, tuple[int, int, int]] = {
     APPS_NAMESPACE: (64, 256, 300),
     ECK_NAMESPACE: (2, 4, 5),
 }
+
+
+# The AWS Load Balancer Controller adds a readiness gate to pods behind its target groups in namespaces so labelled:
+# a rolled pod counts as ready only once the NLB sees it healthy, so a rollout never outruns the load balancer.
+READINESS_GATE_LABELS = {APPS_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}}
 
 
 def psa_labels(level: str) -> dict[str, str]:
@@ -94,6 +100,8 @@ class FoundationsArgs:
 
 
 class Foundations(pulumi.ComponentResource):
+    namespace_names: list[str]
+
     def __init__(self, name: str, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Foundations", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -101,7 +109,7 @@ class Foundations(pulumi.ComponentResource):
         for ns, level in PSA_LEVELS.items():
             namespace = k8s.core.v1.Namespace(
                 ns,
-                metadata={"name": ns, "labels": psa_labels(level)},
+                metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})},
                 opts=pulumi.ResourceOptions(parent=self, protect=ns in args.protected),
             )
             self.namespaces[ns] = namespace
@@ -155,6 +163,17 @@ class Foundations(pulumi.ComponentResource):
             volume_binding_mode="WaitForFirstConsumer",
             opts=child,
         )
+        # Generic ephemeral volumes: deleted with their pod, so their EBS volumes must be too (Delete, not Retain).
+        # The policy admits Delete here because only ephemeral volumes name this class (data-storage-class).
+        k8s.storage.v1.StorageClass(
+            SCRATCH_STORAGE_CLASS,
+            metadata={"name": SCRATCH_STORAGE_CLASS},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            reclaim_policy="Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            opts=child,
+        )
         self.priority_classes = [
             k8s.scheduling.v1.PriorityClass(
                 DATA_PRIORITY_CLASS,
@@ -171,7 +190,8 @@ class Foundations(pulumi.ComponentResource):
                 opts=child,
             ),
         ]
-        self.register_outputs({"namespaces": list(self.namespaces)})
+        self.namespace_names = list(self.namespaces)
+        register_declared(self)
 
 
 def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import BackupStore, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
@@ -85,6 +86,8 @@ class LoggingArgs:
 
 
 class Logging(pulumi.ComponentResource):
+    elasticsearch_name: str
+
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Logging", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
@@ -139,7 +142,7 @@ class Logging(pulumi.ComponentResource):
             spec={
                 "version": versions.ELASTIC_STACK_VERSION,
                 "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
-                "podDisruptionBudget": {"spec": pods.pdb_spec(ES_POD_LABELS)},
+                # No podDisruptionBudget: ECK's default allows a disruption only while the cluster is green.
                 # ECK keeps the claims when the cluster resource is deleted (only a scale-down frees them).
                 "volumeClaimDeletePolicy": "DeleteOnScaledownOnly",
                 "nodeSets": [
@@ -319,7 +322,8 @@ class Logging(pulumi.ComponentResource):
         )
         # Snapshots go to S3 through STS: HTTPS out.
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [https_anywhere()], self)
-        self.register_outputs({"elasticsearch": ES_NAME})
+        self.elasticsearch_name = ES_NAME
+        register_declared(self)
 
     def _snapshot_check(self, name: str, opts: pulumi.ResourceOptions) -> None:
         """A failing snapshot setup must not go unnoticed: the setup Job is not awaited (a greenfield deploy would

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import BackupStore, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
@@ -54,7 +55,7 @@ def rabbitmq_security() -> dict:
 @dataclass(frozen=True)
 class MessagingArgs:
     config: DataServiceConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     backups: BackupStore
     identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
@@ -84,7 +85,7 @@ class Messaging(pulumi.ComponentResource):
                     "statefulSet": {
                         "spec": {
                             "template": {
-                                "metadata": {"annotations": metrics_annotations(args.metrics, "rabbitmq", METRICS_PORT)},
+                                "metadata": {"annotations": metrics_annotations(args.metrics_backend, "rabbitmq", METRICS_PORT)},
                                 "spec": {
                                     "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                     "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
@@ -132,7 +133,7 @@ class Messaging(pulumi.ComponentResource):
         self._export_definitions(name, args)
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
         allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names
 
     def _export_definitions(self, name: str, args: MessagingArgs) -> None:
         """The broker's definitions (GET /api/definitions) to S3 under rabbitmq/, restorable with POST /api/definitions.
@@ -180,7 +181,8 @@ class Messaging(pulumi.ComponentResource):
                 uid=999,
                 first=export,
                 then=pods.aws_cli("upload", upload, args.backups.bucket),
-                scratch_gib=1,
+                # One small JSON file: the node's disk is room enough.
+                scratch={"name": pods.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
         )

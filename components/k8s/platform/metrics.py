@@ -5,16 +5,24 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import NAMESPACES
-from settings.platform import MetricsConfig
+from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
 from . import pods
 from .foundations import ANYWHERE, DATA_STORAGE_CLASS, allow_egress, allow_ingress
-from .secrets import secret
+from .secrets import generated_password, secret
 
 NAMESPACE = NAMESPACES["monitoring"]
 DATADOG_SECRET = "datadog-api-key"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+# Stated, not namespace defaults (512Mi would be OOM-killed once the cluster's series are loaded).
+PROMETHEUS_RESOURCES = ResourcesConfig(cpu="500m", cpu_limit="2", memory="3Gi")
+# EKS runs the control plane outside the cluster: no scheduler, controller-manager or etcd to scrape, and
+# kube-proxy binds its metrics to 127.0.0.1. Scraping them would only raise permanent Down alerts.
+EKS_HIDDEN_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+EKS_HIDDEN_RULES = ("etcd", "kubeControllerManager", "kubeProxy", "kubeSchedulerAlerting", "kubeSchedulerRecording")
 # Webhook pods and ports per backend: datadog values clusterAgent.admissionController.port; kube-prometheus-stack
 # values prometheusOperator.tls.internalPort (the operator serves its webhook there).
 WEBHOOKS: dict[str, tuple[dict[str, str], list[int]]] = {
@@ -49,8 +57,13 @@ ANNOTATED_PODS_JOB = {
 
 def prometheus_values(cfg: MetricsConfig) -> dict:
     return {
+        **{component: {"enabled": False} for component in EKS_HIDDEN_COMPONENTS},
+        "defaultRules": {"rules": dict.fromkeys(EKS_HIDDEN_RULES, False)},
+        # The grafana subchart (9.4.5) reads the admin login from this Secret instead of the published default.
+        "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}},
         "prometheus": {
             "prometheusSpec": {
+                "resources": pods.resources(PROMETHEUS_RESOURCES),
                 "retention": f"{cfg.retention_days}d",
                 "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
                 "nodeSelector": {"insight.io/pool": "reserved"},
@@ -68,6 +81,8 @@ def prometheus_values(cfg: MetricsConfig) -> dict:
                 },
             }
         },
+        # Alertmanager keeps the chart's `null` receiver, by choice: only `test` runs Prometheus (staging and prod
+        # report to Datadog, where monitors page), and nobody is paged for `test`; its alerts show in the UIs.
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": {"insight.io/pool": "reserved"}}},
         # Node exporter runs on every node, spot ones included.
         "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
@@ -98,12 +113,16 @@ class MetricsArgs:
 
 
 class Metrics(pulumi.ComponentResource):
+    backend: MetricsBackend
+
     def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Metrics", name, None, opts)
         cfg = args.config
         depends_on = list(args.depends_on)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         if cfg.backend == "prometheus":
+            login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
+            depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
             chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg)
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
@@ -124,4 +143,5 @@ class Metrics(pulumi.ComponentResource):
         # The API server calls the admission webhook the chart registers (Datadog's admission controller,
         # prometheus-operator's validating webhook).
         allow_ingress("allow-webhook", NAMESPACE, *WEBHOOKS[cfg.backend], [ANYWHERE], self)
-        self.register_outputs({"backend": cfg.backend})
+        self.backend = cfg.backend
+        register_declared(self)

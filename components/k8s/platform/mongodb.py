@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.handle import BackupStore, WorkloadIdentity
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
@@ -60,7 +61,7 @@ def volume_claim(name: str, gib: int) -> dict:
 @dataclass(frozen=True)
 class MongoDBArgs:
     config: MongoDBConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     backups: BackupStore
     identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
@@ -107,7 +108,7 @@ class MongoDB(pulumi.ComponentResource):
                 "statefulSet": {
                     "spec": {
                         "template": {
-                            "metadata": {"annotations": metrics_annotations(args.metrics, "mongod", METRICS_PORT)},
+                            "metadata": {"annotations": metrics_annotations(args.metrics_backend, "mongod", METRICS_PORT)},
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                 "affinity": pods.reserved_pool_affinity(),
@@ -142,7 +143,7 @@ class MongoDB(pulumi.ComponentResource):
         allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
         # The API server (outside the pod network) calls the operator's validating webhook.
         allow_ingress("allow-operator-webhook", NAMESPACE, OPERATOR_LABELS, [OPERATOR_WEBHOOK_PORT], [ANYWHERE], self)
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names
 
     def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
         """A consistent dump (--oplog) of the replica set, gzipped, copied to S3 under mongodb/<date>.archive.gz."""
@@ -184,7 +185,8 @@ class MongoDB(pulumi.ComponentResource):
                 then=pods.aws_cli(
                     "upload", f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"', args.backups.bucket
                 ),
-                scratch_gib=cfg.storage_gib,
+                # The dump can be as large as the data: its own EBS volume, not the node's disk.
+                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
@@ -236,7 +238,7 @@ class MongoDB(pulumi.ComponentResource):
                 uid=999,
                 first=fetch,
                 then=replay,
-                scratch_gib=cfg.storage_gib,
+                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib),
                 suspend=True,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),

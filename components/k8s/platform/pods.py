@@ -73,6 +73,22 @@ def resources(cfg: ResourcesConfig) -> Obj:
     return {"requests": {"cpu": cfg.cpu, "memory": cfg.memory}, "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory}}
 
 
+# Scratch space larger than a node's disk (dumps, mirrors): EBS volumes that live and die with their pod
+# (foundations declares the class).
+SCRATCH_STORAGE_CLASS = "insight-scratch"
+
+
+def scratch_volume(name: str, size_gib: int) -> Obj:
+    """A generic ephemeral volume: an EBS volume made for the pod in its zone and deleted with it, so scratch space
+    is not bounded by the node's disk (a spot node has 50 GiB for every pod on it)."""
+    claim = {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": SCRATCH_STORAGE_CLASS,
+        "resources": {"requests": {"storage": f"{size_gib}Gi"}},
+    }
+    return {"name": name, "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}
+
+
 def small_resources(cpu: str = "50m", cpu_limit: str = "200m", memory: str = "64Mi") -> Obj:
     """Helpers and sidecars (sentinel, proxies, jobs): small fixed shapes."""
     return resources(ResourcesConfig(cpu=cpu, cpu_limit=cpu_limit, memory=memory))
@@ -157,8 +173,11 @@ def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes
 MANUAL_SCHEDULE = "0 0 1 1 *"
 
 
+SCRATCH_VOLUME = "backup"  # the volume a transfer's two steps share, mounted at /backup
+
+
 def scratch_mount(read_only: bool = False) -> Obj:
-    return {"name": "backup", "mountPath": "/backup", **({"readOnly": True} if read_only else {})}
+    return {"name": SCRATCH_VOLUME, "mountPath": "/backup", **({"readOnly": True} if read_only else {})}
 
 
 def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, fills_scratch: bool = False) -> Obj:
@@ -175,9 +194,10 @@ def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, fills_scratch:
 
 
 def transfer_cronjob_spec(
-    app: str, schedule: str, *, service_account: str, uid: int, first: Obj, then: Obj, scratch_gib: int, suspend: bool = False
+    app: str, schedule: str, *, service_account: str, uid: int, first: Obj, then: Obj, scratch: Obj, suspend: bool = False
 ) -> Obj:
-    """A backup or restore in two steps sharing a scratch volume: `first` (an init container) runs to completion,
+    """A backup or restore in two steps sharing the volume `scratch` (named as scratch_mount mounts it: a
+    scratch_volume for a dump, an emptyDir for a small file): `first` (an init container) runs to completion,
     then `then`. A suspended one runs only when started by hand (`kubectl create job --from=cronjob/<name>`)."""
     labels_ = labels(app)
     return {
@@ -201,10 +221,7 @@ def transfer_cronjob_spec(
                         "securityContext": pod_security(uid),
                         "initContainers": [first],
                         "containers": [then],
-                        "volumes": [
-                            {"name": "backup", "emptyDir": {"sizeLimit": f"{scratch_gib}Gi"}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
+                        "volumes": [scratch, {"name": "tmp", "emptyDir": {}}],
                     },
                 },
             }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
@@ -118,7 +119,7 @@ backend master
 @dataclass(frozen=True)
 class RedisArgs:
     config: RedisConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     depends_on: list[pulumi.Resource]
     protect: bool = False
 
@@ -185,7 +186,10 @@ class Redis(pulumi.ComponentResource):
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "selector": {"matchLabels": NODE_LABELS},
                 "template": {
-                    "metadata": {"labels": NODE_LABELS, "annotations": metrics_annotations(args.metrics, "exporter", EXPORTER_PORT)},
+                    "metadata": {
+                        "labels": NODE_LABELS,
+                        "annotations": metrics_annotations(args.metrics_backend, "exporter", EXPORTER_PORT),
+                    },
                     "spec": {
                         "priorityClassName": pods.DATA_PRIORITY_CLASS,
                         "affinity": pods.reserved_pool_affinity(),
@@ -294,4 +298,4 @@ class Redis(pulumi.ComponentResource):
                     f"{name}-{pdb}", metadata={"namespace": NAMESPACE, "name": pdb}, spec=pods.pdb_spec(labels), opts=child
                 )
         allow_ingress("allow-redis-clients", NAMESPACE, PROXY_LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, WorkloadConfig, metrics_annotations
@@ -27,7 +28,7 @@ CREDENTIALS = "zipkin-elasticsearch"
 @dataclass(frozen=True)
 class TracingArgs:
     config: WorkloadConfig
-    metrics: MetricsBackend
+    metrics_backend: MetricsBackend
     elasticsearch_password: pulumi.Input[str]
     depends_on: list[pulumi.Resource]
 
@@ -48,7 +49,7 @@ class Tracing(pulumi.ComponentResource):
                 "replicas": cfg.replicas,
                 "selector": {"matchLabels": LABELS},
                 "template": {
-                    "metadata": {"labels": LABELS, "annotations": metrics_annotations(args.metrics, "zipkin", PORT, "/prometheus")},
+                    "metadata": {"labels": LABELS, "annotations": metrics_annotations(args.metrics_backend, "zipkin", PORT, "/prometheus")},
                     "spec": {
                         **pods.spot_tolerant_placement(),
                         "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
@@ -103,4 +104,4 @@ class Tracing(pulumi.ComponentResource):
             [{"to": from_namespaces(es.namespace), "ports": [{"protocol": "TCP", "port": es.port}]}],
             self,
         )
-        self.register_outputs({})
+        register_declared(self)  # nothing to declare: other components reach it by its contract names

@@ -1,0 +1,1 @@
+"""On-prem shapes: the one-host Compose bundle (compose.py, bundle.py)."""
