@@ -83,9 +83,11 @@ def services_layer(names: list[str], placement: Placement = CLUSTER) -> dict[str
 
 
 @functools.lru_cache(maxsize=512)
-def parse(text: str) -> ConfigTree:
-    """Parsed once per text: pyparsing is the catalog's main cost. Callers never mutate the tree (merge copies it)."""
-    tree: Any = ConfigFactory.parse_string(text, resolve=False)
+def parse(text: str, basedir: str | None = None) -> ConfigTree:
+    """Parsed once per text: pyparsing is the catalog's main cost. Callers never mutate the tree (merge copies it).
+
+    `basedir` is the file's folder, for the includes guards.text_problems allowed."""
+    tree: Any = ConfigFactory.parse_string(text, resolve=False, basedir=basedir)
     return tree
 
 

@@ -15,6 +15,8 @@ from pyhocon import ConfigTree
 from pyhocon.exceptions import ConfigException
 from pyparsing import ParseBaseException
 
+from .guards import MAX_DEPTH, secret_value_kind, text_problems
+from .iam import escalations, resource_problems
 from .layers import (
     CLUSTER,
     ENV_MARK,
@@ -41,8 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("deploy", "app")  # what a defaults or service file may hold
 CLUSTER_SECTIONS = ("defaults", "services")
 
-_SECRET_KEY = re.compile(r"(?i)^(.*password|.*passwd|.*secret|.*token|dsn|.*api[-_]?key|.*access[-_]?key|.*private[-_]?key|credentials?)$")
-_SECRET_VALUE = re.compile(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|://[^/\s:@]+:[^/\s@]+@")
+_SECRET_KEY = re.compile(
+    r"(?i)^(.*password|.*passwd|.*pwd|.*secret|.*token|.*dsn|.*api[-_]?key|.*access[-_]?key|.*private[-_]?key|.*credentials?|oauth.*|auth)$"
+)
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,11 @@ class _File:
     tree: ConfigTree
 
 
-def load_catalog(environment: str, root: Path | None = None, placement: Placement = CLUSTER) -> Catalog:
+def load_catalog(environment: str, root: Path | None = None, placement: Placement = CLUSTER, account: str | None = None) -> Catalog:
     """Load, layer, check and render the catalog for one environment; raise CatalogError with every problem.
 
-    `root` holds services/ (the repository by default); `placement` says where infra and services answer."""
+    `root` holds services/ (the repository by default); `placement` says where infra and services answer.
+    `account` is the stack's AWS account: the only one a service's IAM statements may name (without it, none may)."""
     root = root or ROOT
     problems: list[Problem] = []
     if not re.fullmatch(DNS_LABEL, environment):
@@ -139,6 +143,7 @@ def load_catalog(environment: str, root: Path | None = None, placement: Placemen
             continue
         spec = _service(name, app, merged, problems)
         if spec is not None:
+            problems += _aws_scope(spec, environment, account)
             specs.append(spec)
     if problems:
         raise CatalogError(list(dict.fromkeys(problems)))  # a shared layer's problem is reported once
@@ -157,8 +162,13 @@ def _read(root: Path, path: Path, problems: list[Problem]) -> _File | None:
         problems.append(Problem(rel, "(file name)", path.stem, "a service name is a DNS label: a-z, 0-9 and -, at most 40 characters"))
         return None
     text = path.read_text()
+    # Includes are performed while parsing: judged on the text, before pyhocon may follow them.
+    unsafe = [Problem(rel, p.where, p.value, p.message) for p in text_problems(text, path, root / "services")]
+    if unsafe:
+        problems += unsafe
+        return None
     try:
-        return _File(rel, parse(text))
+        tree = parse(text, str(path.parent))
     except ParseBaseException as err:
         # pyparsing's own message is a dump of its grammar: name the line instead.
         if not text[err.loc :].strip():
@@ -170,6 +180,24 @@ def _read(root: Path, path: Path, problems: list[Problem]) -> _File | None:
     except ConfigException as err:
         problems.append(Problem(rel, "(syntax)", NOTHING, f"malformed HOCON: {' '.join(str(err).split())}"))
         return None
+    except RecursionError:
+        problems.append(Problem(rel, "(nesting)", NOTHING, f"nested too deeply to read; at most {MAX_DEPTH} levels"))
+        return None
+    if (depth := _depth(tree)) > MAX_DEPTH:  # dotted keys (a.b.c = 1) nest without braces
+        problems.append(Problem(rel, "(nesting)", depth, f"keys nest {depth} levels; at most {MAX_DEPTH}"))
+        return None
+    return _File(rel, tree)
+
+
+def _depth(tree: ConfigTree) -> int:
+    """How deep objects and lists nest, walked without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, ConfigTree) else node
+        stack += [(c, depth + 1) for c in children if isinstance(c, ConfigTree | list)]
+    return deepest
 
 
 def _structure(defaults: _File, cluster: _File, apps: dict[str, _File | None]) -> list[Problem]:
@@ -195,19 +223,50 @@ def _structure(defaults: _File, cluster: _File, apps: dict[str, _File | None]) -
         for name in section(cluster.tree, "services")
         if name not in apps
     ]
+    # Exposure is the service's own decision, reviewed with its code: no shared or cluster layer makes it.
+    shared = [(defaults, "deploy.edgeFacing"), (cluster, "defaults.deploy.edgeFacing")]
+    shared += [(cluster, f"services.{name}.deploy.edgeFacing") for name in section(cluster.tree, "services")]
+    problems += [
+        Problem(f.rel, key, NOTHING, "edgeFacing is declared only in the service's own file (services/apps/<name>.conf)")
+        for f, key in shared
+        if lookup(f.tree, key)
+    ]
     return problems
 
 
 def _secrets(file: _File) -> list[Problem]:
     """A secret never lives in a HOCON file: it reaches the pod from a Kubernetes Secret as ${env.NAME}."""
-    hint = f"looks like a secret written into the catalog; reference a Secret instead: ${{env.NAME}} with NAME one of {', '.join(sorted(SECRET_ENV))}"
+    hint = "looks like a secret written into the catalog{}; reference a Secret instead: ${{env.NAME}} with NAME one of " + ", ".join(
+        sorted(SECRET_ENV)
+    )
     problems = []
     for path, value in leaves(file.tree):
         key = path.rsplit(".", 1)[-1]
         texts = [t for t in literal_texts(value) if t.strip()]
         from_env = any(s.variable.startswith("env.") for s in substitutions(value))
-        if (_SECRET_KEY.match(key) and texts and not from_env) or any(_SECRET_VALUE.search(t) for t in texts):
-            problems.append(Problem(file.rel, path, "[redacted]", hint))
+        kind = secret_value_kind("".join(texts))  # a concatenation's pieces read as one value
+        if kind:
+            problems.append(Problem(file.rel, path, "[redacted]", hint.format(f" ({kind})")))
+        elif _SECRET_KEY.match(key) and texts and not from_env:
+            problems.append(Problem(file.rel, path, "[redacted]", hint.format("")))
+    return problems
+
+
+def _aws_scope(spec: ServiceSpec, environment: str, account: str | None) -> list[Problem]:
+    """The service's IAM statements grant only this stack's resources and no path to more privilege."""
+    problems = []
+    for i, statement in enumerate(spec.deploy.aws):
+        where = f"deploy.aws[{i}]"
+        for action in statement.actions:
+            if found := escalations(action):
+                shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+                problems.append(
+                    Problem(spec.source, f"{where}.actions", action, f"grants privilege escalation ({shown}); never in a service role")
+                )
+        for arn in statement.resources:
+            problems += [
+                Problem(spec.source, f"{where}.resources", arn, message) for message in resource_problems(arn, environment, account)
+            ]
     return problems
 
 

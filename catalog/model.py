@@ -78,6 +78,8 @@ class Deploy(Shape):
     kind: Literal["Deployment", "StatefulSet"]
     port: int = Field(ge=1024, le=65535)  # the container's HTTP port; non-root cannot bind below 1024
     public: bool
+    # Terminates internet traffic itself (authentication, rate limits): only such a service may be public.
+    edge_facing: bool = False
     hostname: str | None = Field(default=None, pattern=DNS_LABEL)
     spot_tolerant: bool
     replicas: int = Field(ge=1)
@@ -93,6 +95,10 @@ class Deploy(Shape):
     def _consistent(self) -> "Deploy":
         if self.public != (self.hostname is not None):
             raise ValueError("a public service needs a hostname and an internal one has none")
+        if self.public and not self.edge_facing:
+            raise ValueError("only a service declared edgeFacing = true in its own file may be public")
+        if self.public and (self.kind != "Deployment" or self.volume is not None):
+            raise ValueError("a public service must be stateless (a Deployment without a volume): its data would face the internet")
         if (self.kind == "StatefulSet") != (self.volume is not None):
             raise ValueError("a StatefulSet needs a volume and a Deployment has none")
         if self.kind == "StatefulSet" and self.spot_tolerant:

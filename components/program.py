@@ -56,7 +56,9 @@ def build(root: Path | None = None) -> None:
     `root` holds services/ (the repository by default; the offline preview passes the stack files' folder)."""
     cfg = load_stack_config()
     # The service catalog too: a bad HOCON file stops the run here.
-    catalog = load_service_catalog(cfg.environment, root)
+    # A service's IAM may name only the stack's own AWS account; on-prem has none, so no IAM statement at all.
+    account = cfg.account_id if isinstance(cfg, StackConfig) else None
+    catalog = load_service_catalog(cfg.environment, root, account=account)
     if isinstance(cfg, OnpremStackConfig):
         declare_onprem(cfg, catalog)
         return

@@ -425,6 +425,8 @@ def extract(records: list[Any], pool_label: str, spot_taint: str) -> Extraction:
     for record in records:
         kind = record.type.rsplit(":", 1)[-1]
         inputs = record.inputs
+        if kind == "CronJob" and inputs.get("spec", {}).get("suspend") is True:
+            continue  # a suspended CronJob (a restore run by hand) makes no pods
         if kind in ("Deployment", "StatefulSet", "CronJob"):
             out.workloads.append(_built_in_workload(kind, inputs, pool_label, spot_taint))
         elif kind in OPERATOR_LABELS:

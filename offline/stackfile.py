@@ -1,6 +1,7 @@
 """Reads `Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to the program."""
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,20 +38,48 @@ def _as_cli_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None) -> StackFile:
-    """Config as `pulumi up -s <stack>` would set it. `overrides` replaces top-level keys (tests use it)."""
-    path = root / f"Pulumi.{stack}.yaml"
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as a stack file needs it: no anchors or aliases (they expand without bound), no duplicate keys (the last would win)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (&name, *name) are not allowed in a stack file", problem_mark=event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (YAML would keep only the last)", problem_mark=key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(path: Path) -> Any:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        return yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader, stricter still
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise ConfigError(path.name, [Problem("(yaml)", where, f"not valid YAML: {getattr(err, 'problem', None) or err}")]) from None
+
+
+def read_stack_file(stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None) -> StackFile:
+    """Config as `pulumi up -s <stack>` would set it. `overrides` replaces top-level keys (tests use it)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    document = _load_yaml(path) or {}
     declared = document.get("config") if isinstance(document, dict) else document
     if not isinstance(declared or {}, dict):
         raise ConfigError(path.name, [Problem("(config)", declared, "must be a mapping of `namespace:key: value` entries")])
     entries: dict[str, Any] = dict(declared or {})
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = _load_yaml(root / "Pulumi.yaml")
     for key, spec in ((project.get("config") or {}) if isinstance(project, dict) else {}).items():
         if ":" in key and not key.startswith("pulumi:") and isinstance(spec, dict) and "default" in spec:
             entries.setdefault(key, spec["default"])

@@ -9,13 +9,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .aws_catalog import INSTANCE_TYPES, SUPPORTED_KUBERNETES_VERSIONS, architecture
-from .base import Cidr, Section
+from .base import Cidr, Section, covers_everything
 from .errors import Problem
 from .network import LOG_RETENTION_DAYS
 from .tiers import TierPolicy
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-OPEN_TO_WORLD = "0.0.0.0/0"
+# ASCII only: Python's \w and \d also match look-alike letters and digits from other scripts.
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")
+# EKS service quota "nodes per managed node group" (EKS user guide, service quotas): a pool beyond it cannot exist.
+MAX_POOL_NODES = 450
 # Cluster-autoscaler treats a spot pool as one shape: types must match in vCPU and memory.
 MIN_SPOT_TYPES = 3
 
@@ -68,7 +70,7 @@ class Reservation(Section):
     """The Reserved Instances bought for this environment. RIs are billing: the reserved pool mirrors them."""
 
     instance_type: str = Field(description="the reserved EC2 instance type")
-    count: int = Field(ge=1, description="instances bought")
+    count: int = Field(ge=1, le=MAX_POOL_NODES, description="instances bought")
     term: Literal["1yr", "3yr"] = Field(description="reservation term")
     payment: Literal["no_upfront", "partial_upfront", "all_upfront"] = Field(description="reservation payment option")
 
@@ -79,9 +81,9 @@ class Reservation(Section):
 
 
 class PoolSize(Section):
-    min_size: int = Field(ge=0, description="fewest nodes")
-    desired_size: int = Field(ge=0, description="nodes at creation")
-    max_size: int = Field(ge=1, description="most nodes")
+    min_size: int = Field(ge=0, le=MAX_POOL_NODES, description="fewest nodes")
+    desired_size: int = Field(ge=0, le=MAX_POOL_NODES, description="nodes at creation")
+    max_size: int = Field(ge=1, le=MAX_POOL_NODES, description="most nodes")
     disk_gib: int = Field(default=50, ge=20, le=1000, description="root volume per node, GiB")
 
 
@@ -115,11 +117,11 @@ def check_endpoint(tier: TierPolicy, cluster: ClusterConfig) -> Iterator[Problem
         yield Problem(
             "cluster.publicAccessCidrs", [], "public endpoint without CIDRs is open to 0.0.0.0/0; list the CIDRs allowed to reach it"
         )
-    if not tier.open_api_endpoint and any(str(c) == OPEN_TO_WORLD or c.prefixlen == 0 for c in cluster.public_access_cidrs):
+    if not tier.open_api_endpoint and covers_everything(cluster.public_access_cidrs):
         yield Problem(
             "cluster.publicAccessCidrs",
             [str(c) for c in cluster.public_access_cidrs],
-            f"{tier.name}'s API endpoint must not be open to 0.0.0.0/0",
+            f"{tier.name}'s API endpoint must not be open to 0.0.0.0/0 (these ranges together cover it)",
         )
 
 

@@ -14,7 +14,8 @@ from .errors import Problem
 # Spot prices move; a discount above this is a forecast, not a plan.
 MAX_SPOT_DISCOUNT = 0.9
 
-GbPerMonth = Annotated[float, Field(ge=0)]
+# Ten petabytes a month: a bound far above any plan, so a typo of extra zeros is caught.
+GbPerMonth = Annotated[float, Field(ge=0, le=10_000_000)]
 
 
 class Usage(Section):

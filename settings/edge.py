@@ -13,6 +13,8 @@ from .network import LOG_RETENTION_DAYS
 from .tiers import TierPolicy
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Ten years, the longest the company keeps anything (and CloudWatch's longest finite retention, 3653 days).
+MAX_RETENTION_DAYS = 3653
 # S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
 MIN_IA_TRANSITION_DAYS = 30
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -42,19 +44,24 @@ def covered_by(name: str, certificate_names: list[str]) -> bool:
 
 
 class StorageConfig(Section):
-    log_retention_days: int = Field(default=365, ge=1, description="days access logs are kept (the tier sets a minimum)")
-    log_transition_days: int = Field(
-        default=MIN_IA_TRANSITION_DAYS, ge=MIN_IA_TRANSITION_DAYS, description="days before access logs move to STANDARD_IA"
+    log_retention_days: int = Field(
+        default=365, ge=1, le=MAX_RETENTION_DAYS, description="days access logs are kept (the tier sets a minimum)"
     )
-    backup_retention_days: int = Field(default=90, ge=7, description="days backups are kept")
-    noncurrent_version_days: int = Field(default=30, ge=1, description="days an overwritten object version is kept")
-    abort_incomplete_upload_days: int = Field(default=7, ge=1, description="days before an unfinished multipart upload is aborted")
+    log_transition_days: int = Field(
+        default=MIN_IA_TRANSITION_DAYS,
+        ge=MIN_IA_TRANSITION_DAYS,
+        le=MAX_RETENTION_DAYS,
+        description="days before access logs move to STANDARD_IA",
+    )
+    backup_retention_days: int = Field(default=90, ge=7, le=MAX_RETENTION_DAYS, description="days backups are kept")
+    noncurrent_version_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS, description="days an overwritten object version is kept")
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, le=365, description="days before an unfinished multipart upload is aborted")
 
 
 class RegistryConfig(Section):
-    keep_releases: int = Field(default=20, ge=1, description="release images kept per repository")
-    snapshot_days: int = Field(default=14, ge=1, description="days a snapshot image is kept")
-    untagged_days: int = Field(default=1, ge=1, description="days an untagged image is kept")
+    keep_releases: int = Field(default=20, ge=1, le=1000, description="release images kept per repository")
+    snapshot_days: int = Field(default=14, ge=1, le=MAX_RETENTION_DAYS, description="days a snapshot image is kept")
+    untagged_days: int = Field(default=1, ge=1, le=365, description="days an untagged image is kept")
 
 
 class EdgeConfig(Section):

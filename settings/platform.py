@@ -17,7 +17,7 @@ from .tiers import TierPolicy
 MetricsBackend = Literal["prometheus", "datadog"]
 QUORUM_SYSTEMS = ("elasticsearch", "rabbitmq", "mongodb", "redis")
 
-_QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _K8S_CRON = re.compile(r"^(\S+\s+){4}\S+$")  # five fields, as Kubernetes CronJobs take them
 _ES_CRON = re.compile(r"^(\S+\s+){5,6}\S+$")  # Elasticsearch's cron: seconds first, 6 or 7 fields
 

@@ -13,7 +13,8 @@ from .tiers import TierPolicy
 
 class ReleaseConfig(Section):
     version: str = Field(
-        pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$",
+        # [0-9]: \d accepts other scripts' digits.
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$",
         description="the release every image is tagged with, of the tier's kind (x.y.z-SNAPSHOT, x.y.z-rc.N, x.y.z)",
     )
 

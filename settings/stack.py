@@ -43,7 +43,8 @@ class StackConfig(Section):
     environment: str = Field(description="the stack's name: it names the cluster, buckets and repositories")
     tier: TierName = Field(description="what the stack must be: one of the tiers of settings/tiers.py")
     region: str = Field(description="the AWS region the stack lives in")
-    account_id: str = Field(pattern=r"^\d{12}$", description="the one AWS account this stack may touch")
+    # [0-9]: \d accepts other scripts' digits.
+    account_id: str = Field(pattern=r"^[0-9]{12}$", description="the one AWS account this stack may touch")
     network: NetworkConfig = Field(description="the VPC, its subnets and NAT")
     cluster: ClusterConfig = Field(description="the EKS control plane")
     node_pools: NodePoolsConfig = Field(description="the reserved and spot node groups")
@@ -234,6 +235,23 @@ def load_stack_config() -> AnyStackConfig:
             sections[key] = "[secret]"  # an unknown secret: reported by name, its value never read
             continue
         sections[key] = decode_config_value(config.get(key) or "")
+    plaintext = [
+        key
+        for key in sorted(SECRET_KEYS)
+        if f"{PROJECT}:{key}" in _config_keys() and not runtime_config.is_config_secret(f"{PROJECT}:{key}")
+    ]
+    if plaintext:
+        raise ConfigError(
+            source,
+            [
+                Problem(
+                    f"{PROJECT}:{key}",
+                    "[redacted]",
+                    f"committed in plain text: rotate it, then `pulumi config set --secret {PROJECT}:{key} <value>`",
+                )
+                for key in plaintext
+            ],
+        )
     cfg = parse_stack_config(stack, pulumi.Config("aws").get("region"), sections, source)
     unset = [key for key in required_secrets(cfg) if runtime_config.get_config(f"{PROJECT}:{key}") is None]
     if unset:

@@ -35,6 +35,7 @@ class TierPolicy:
     quorum_replicas: int  # quorum systems run exactly this many members, one per zone; 1: any odd count
     min_log_retention_days: int  # access logs are kept at least this long
     protected: bool  # irreplaceable resources carry `protect` and are retained on delete
+    locked_backups: bool  # the backups bucket has Object Lock (governance) for its retention: no early delete or overwrite
     lb_deletion_protection: bool  # load balancers cannot be deleted by accident
     open_api_endpoint: bool  # the Kubernetes API endpoint may be open to 0.0.0.0/0
     release_kind: ReleaseKind  # the only kind of release version this tier runs
@@ -58,20 +59,20 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
     {
         # The throwaway cluster every master commit lands on: cheapest shape, nothing protected.
         "test": TierPolicy(
-            name="test", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=30, protected=False, lb_deletion_protection=False,
+            name="test", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=30, protected=False, locked_backups=False, lb_deletion_protection=False,
             open_api_endpoint=True, release_kind="snapshot", release_form="x.y.z-SNAPSHOT[.B]", required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="disabled", retention="disabled"),
         ),
         # Release candidates: protected like prod, sized like test.
         "staging": TierPolicy(
-            name="staging", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=90, protected=True, lb_deletion_protection=False,
+            name="staging", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=90, protected=True, locked_backups=False, lb_deletion_protection=False,
             open_api_endpoint=True, release_kind="rc", release_form="x.y.z-rc.N",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot"),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"),
         ),
         # Final releases serving customers: survives a zone, every guardrail binds.
         "prod": TierPolicy(
-            name="prod", aws=True, min_azs=3, quorum_replicas=3, min_log_retention_days=365, protected=True, lb_deletion_protection=True,
+            name="prod", aws=True, min_azs=3, quorum_replicas=3, min_log_retention_days=365, protected=True, locked_backups=True, lb_deletion_protection=True,
             open_api_endpoint=False, release_kind="final", release_form="x.y.z",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot", "zone-lost", "spot-wave"),
             severity=_column(everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"),
@@ -79,7 +80,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
         # A customer's own cluster (or one host): final releases, their data protected and retained; its size and
         # zones are the customer's, so HA minimums only advise. No AWS node pools, so no drills.
         "onprem": TierPolicy(
-            name="onprem", aws=False, min_azs=1, quorum_replicas=1, min_log_retention_days=30, protected=True, lb_deletion_protection=False,
+            name="onprem", aws=False, min_azs=1, quorum_replicas=1, min_log_retention_days=30, protected=True, locked_backups=False, lb_deletion_protection=False,
             open_api_endpoint=True, release_kind="final", release_form="x.y.z", required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="mandatory"),
         ),

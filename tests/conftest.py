@@ -26,4 +26,6 @@ def raw_sections(stack: str) -> dict[str, Any]:
     """The stack file's `insight:*` sections as plain data, safe to mutate."""
     stack_file = read_stack_file(stack)
     prefix = f"{PROJECT}:"
-    return copy.deepcopy({k.removeprefix(prefix): stack_file.raw(k) for k in stack_file.config if k.startswith(prefix)})
+    # Secrets are not sections: handing them back as overrides would commit them in plain text.
+    keys = [k for k in stack_file.config if k.startswith(prefix) and k not in stack_file.secret_keys]
+    return copy.deepcopy({k.removeprefix(prefix): stack_file.raw(k) for k in keys})

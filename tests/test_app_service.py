@@ -16,7 +16,7 @@ from components.k8s.apps import Apps, AppsArgs, load_service_catalog
 from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
 from offline.runner import Run, run_stack
-from settings import AWS_STACKS, load_stack_config
+from settings import AWS_STACKS, StackConfig, load_stack_config
 from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
 
 DOMAIN = {"test": "test.insight.example", "staging": "staging.insight.example", "prod": "insight.example"}
@@ -30,7 +30,8 @@ def repository(stack: str, service: str) -> str:
 def _program() -> None:
     """The apps layer alone, with stand-ins for what the cluster, registry and edge provide."""
     cfg = load_stack_config()
-    catalog = load_service_catalog(cfg.environment)
+    assert isinstance(cfg, StackConfig), "the apps layer with AWS stand-ins: AWS stacks only"
+    catalog = load_service_catalog(cfg.environment, account=cfg.account_id)
     aws_provider = aws.Provider("aws", region=cfg.region)  # type: ignore[arg-type]
     k8s_provider = k8s.Provider("k8s", kubeconfig="{}")
     Apps(

@@ -65,6 +65,28 @@ def test_valid_stack_files_parse():
         ("staging", "cluster.publicAccessCidrs", [], "public endpoint without CIDRs is open to 0.0.0.0/0"),
         ("staging", "cluster.adminRoleArns", ["arn:aws:iam::12:user/bob"], "is not an IAM role ARN"),
         ("test", "accountId", "1234", "insight:accountId = '1234': String should match pattern"),
+        # Coverage, not spelling: two halves are the whole of IPv4.
+        ("prod", "cluster.publicAccessCidrs", ["0.0.0.0/1", "128.0.0.0/1"], "prod's API endpoint must not be open to 0.0.0.0/0"),
+        ("prod", "cluster.publicAccessCidrs", ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"], "these ranges together cover it"),
+        # Upper bounds: a typo of extra zeros must not be priced and declared.
+        (
+            "prod",
+            "nodePools.spot.maxSize",
+            1_000_000,
+            "insight:nodePools.spot.maxSize = 1000000: Input should be less than or equal to 450",
+        ),
+        ("prod", "nodePools.reserved.reservation.count", 100_000, "less than or equal to 450"),
+        ("prod", "nodePools.spot.diskGib", 65536, "less than or equal to 1000"),
+        ("prod", "edge.storage.backupRetentionDays", 100_000, "less than or equal to 3653"),
+        ("prod", "edge.registry.keepReleases", 10**9, "less than or equal to 1000"),
+        ("prod", "platform.elasticsearch.replicas", 301, "less than or equal to 9"),
+        ("prod", "platform.elasticsearch.storageGib", 10**7, "less than or equal to 16384"),
+        ("prod", "cost.usage.natProcessedGb", 1e12, "less than or equal to 10000000"),
+        # ASCII-only identifiers: look-alike letters and digits from other scripts are refused.
+        ("prod", "cluster.adminRoleArns", ["arn:aws:iam::333333333333:role/platform-\u0430dmin"], "is not an IAM role ARN"),
+        ("prod", "cluster.adminRoleArns", ["arn:aws:iam::\uff13\uff13\uff13333333333:role/break-glass"], "is not an IAM role ARN"),
+        ("prod", "accountId", "\u0663\u0663\u0663333333333", "String should match pattern"),
+        ("prod", "release.version", "1.\u0663.2", "String should match pattern"),
     ],
 )
 def test_bad_value_names_file_key_value_and_rule(stack, path, value, expected):
@@ -169,11 +191,26 @@ def test_a_required_secret_that_is_not_set_stops_the_run_by_name():
     assert run_stack("test", overrides={"insight:datadogApiKey": None}).of_type("eks:index:Cluster")
 
 
+BOMB = (
+    "config:\n  insight:x: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n  insight:y: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    + "".join(f"  insight:z{i}: &c{i} [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" for i in range(20))
+)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("config:\n  insight:network: {vpcCidr: [\n", "Pulumi.test.yaml: (yaml) = 'line 3, column 1': not valid YAML"),
         ("config: [1, 2]\n", "Pulumi.test.yaml: (config) = [1, 2]: must be a mapping"),
+        # The last of two keys would win: prod's flow-log retention silently became one day.
+        (
+            "config:\n  insight:network:\n    flowLogsRetentionDays: 365\n    flowLogsRetentionDays: 1\n",
+            "Pulumi.test.yaml: (yaml) = 'line 4, column 5': not valid YAML: duplicate key 'flowLogsRetentionDays' (YAML would keep only the last)",
+        ),
+        ("config:\n  aws:region: us-west-2\n  aws:region: eu-west-1\n", "duplicate key 'aws:region'"),
+        # Anchors and aliases are refused before anything expands (a billion laughs would exhaust memory).
+        (BOMB, "Pulumi.test.yaml: (yaml) = 'line 2, column 14': not valid YAML: anchors and aliases (&name, *name) are not allowed"),
+        ("config:\n  insight:cluster: *undefined\n", "anchors and aliases"),
     ],
 )
 def test_a_broken_stack_file_is_named_without_traceback(tmp_path: Path, text: str, expected: str):
@@ -183,4 +220,16 @@ def test_a_broken_stack_file_is_named_without_traceback(tmp_path: Path, text: st
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert expected in result.stderr
+    assert expected in result.stderr, result.stderr
+    assert not (tmp_path / "build" / "test").exists()
+
+
+@pytest.mark.parametrize("key", ["sentryDsn", "datadogApiKey"])
+def test_a_secret_committed_in_plain_text_is_an_error_that_never_shows_it(key: str):
+    value = "https://0f1e2d3c4b5a6978@o42.ingest.sentry.io/7" if key == "sentryDsn" else "0123456789abcdef0123456789abcdef"
+    with pytest.raises(ConfigError) as caught:
+        run_stack("prod", overrides={f"insight:{key}": value})
+    assert caught.value.render().splitlines()[1:] == [
+        f"Pulumi.prod.yaml: insight:{key} = '[redacted]': committed in plain text: rotate it, then "
+        f"`pulumi config set --secret insight:{key} <value>`"
+    ]

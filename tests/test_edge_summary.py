@@ -11,7 +11,7 @@ def test_prod_section_shows_kept_buckets_repositories_certificates_and_waf():
     assert "| `insight-prod-logs-333333333333` | AES256 | Enabled |" in section
     assert "| s3/backups/ | protect, retain |" in section
     assert "| `insight-prod/api-gateway` | IMMUTABLE | True | KMS |" in section
-    assert "keep the last 30 releases | retain |" in section
+    assert "keep the last 30 releases | protect, retain |" in section
     assert "- Certificate `dns-cdn` in us-east-1 for insight.example.com, *.insight.example.com" in section
     assert "TLS TLSv1.2_2021; WAF on;" in section
 

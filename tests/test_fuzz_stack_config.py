@@ -2,6 +2,7 @@
 valid ones preview and pass every mandatory policy rule."""
 
 import copy
+import ipaddress
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -24,7 +25,7 @@ FUZZ = settings.get_profile("insight-fuzz")
 FULL_RUNS = settings(FUZZ, max_examples=2, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 INSTANCE_TYPES = ["m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge", "m7i.xlarge", "m6g.xlarge", "c6i.xlarge", "m6i.large", "m6i.xlarg"]
-CIDRS = ["198.51.100.10/32", "203.0.113.0/24", "0.0.0.0/0", "10.0.0.0/8", "not-a-cidr"]
+CIDRS = ["198.51.100.10/32", "203.0.113.0/24", "0.0.0.0/0", "10.0.0.0/8", "not-a-cidr", "0.0.0.0/1", "128.0.0.0/1"]
 MUTATIONS = st.one_of(
     st.tuples(st.just(("network", "azCount")), st.integers(-1, 8)),
     st.tuples(st.just(("network", "flowLogsRetentionDays")), st.sampled_from([0, 1, 30, 90, 365, 400, 500, 3653])),
@@ -35,6 +36,7 @@ MUTATIONS = st.one_of(
     st.tuples(st.just(("cluster", "publicAccessCidrs")), st.lists(st.sampled_from(CIDRS), max_size=3)),
     st.tuples(st.just(("nodePools", "spot", "instanceTypes")), st.lists(st.sampled_from(INSTANCE_TYPES), max_size=5)),
     st.tuples(st.just(("nodePools", "reserved", "maxSize")), st.integers(0, 12)),
+    st.tuples(st.just(("nodePools", "spot", "maxSize")), st.sampled_from([18, 450, 451, 10**6])),
     st.tuples(st.just(("network", "azCont")), st.integers(2, 3)),  # a typo: unknown keys are errors
     st.tuples(st.just(("network", "vpcCidr")), st.none()),  # a required key removed
 )
@@ -93,3 +95,15 @@ def test_every_valid_config_previews_and_passes_mandatory_rules(stack, mutations
     assert outcome(stack, sections) is None
     run = run_stack(stack, overrides={f"insight:{key}": value for key, value in sections.items()})
     assert mandatory_violations(run) == []
+
+
+def world_split(prefix: int, extra: list[str]) -> list[str]:
+    return [str(n) for n in ipaddress.ip_network("0.0.0.0/0").subnets(new_prefix=prefix)] + extra
+
+
+@FUZZ
+@given(prefix=st.integers(0, 5), extra=st.lists(st.sampled_from(["198.51.100.10/32", "10.0.0.0/8"]), max_size=2))
+def test_prod_refuses_any_list_of_ranges_that_covers_the_world(prefix: int, extra: list[str]):
+    sections = mutate(raw_sections("prod"), ("cluster", "publicAccessCidrs"), world_split(prefix, extra))
+    error = outcome("prod", sections)
+    assert error is not None and any("insight:cluster.publicAccessCidrs" in line for line in error.render().splitlines())

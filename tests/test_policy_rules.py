@@ -117,8 +117,14 @@ REPO = res(
     retain_on_delete=True,
 )
 BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "backups"}}, "backups", protect=True, retain_on_delete=True)
-LOGS_BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "logs"}}, "logs")
+LOGS_BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "logs"}}, "logs", protect=True, retain_on_delete=True)
 TLS_ONLY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+LOG_GRANT = {
+    "Effect": "Allow",
+    "Principal": {"Service": "logging.s3.amazonaws.com"},
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::l/*",
+}
 LIFECYCLE_RULES = {
     "rules": [
         {
@@ -157,7 +163,14 @@ BUCKETS_OK = [
     BUCKET,
     LOGS_BUCKET,
     *s3_companions(BUCKET),
-    *s3_companions(LOGS_BUCKET, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}),
+    *s3_companions(LOGS_BUCKET, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})[:-1],
+    # The log target is known by the log delivery its policy admits (never by its tag).
+    res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        {"policy": {"Statement": [*TLS_ONLY["Statement"], LOG_GRANT]}},
+        "logs-pol",
+        deps=(LOGS_BUCKET.urn,),
+    ),
     res("aws:s3/bucketLogging:BucketLogging", {"targetPrefix": "s3/"}, "log", deps=(BUCKET.urn, LOGS_BUCKET.urn)),
 ]
 HEADERS = res(
@@ -203,12 +216,16 @@ STORAGE_CLASS = res(
         "allowVolumeExpansion": True,
         "parameters": {"encrypted": "true"},
         "volumeBindingMode": "WaitForFirstConsumer",
+        "metadata": {"name": "data"},
     },
     "data",
 )
-# Scratch space (generic ephemeral volumes) is deleted with its pod: only encryption and zone binding apply.
-SCRATCH_CLASS = changed(
-    STORAGE_CLASS, metadata={"labels": {"insight.io/volumes": "scratch"}}, reclaimPolicy="Delete", allowVolumeExpansion=None
+# Scratch space (generic ephemeral volumes) is deleted with its pod: only encryption and zone binding apply, and only
+# while nothing but ephemeral volumes names the class (SCRATCH_DUMP below).
+SCRATCH_CLASS = res(
+    STORAGE_CLASS.type,
+    {**STORAGE_CLASS.inputs, "metadata": {"name": "scratch"}, "reclaimPolicy": "Delete", "allowVolumeExpansion": None},
+    "scratch",
 )
 RESERVED_ONLY = {
     "nodeAffinity": {
@@ -240,7 +257,7 @@ STS = k8s(
     "apps/v1",
     {
         **WORKLOAD_SPEC,
-        "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "data"}}],
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
     },
     "redis",
@@ -297,15 +314,30 @@ DUMP_JOB = k8s(
     "CronJob",
     "batch/v1",
     {
+        "schedule": "0 18 * * *",
         "jobTemplate": {
             "spec": {
                 "template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", "mongodump --archive | aws s3 cp - s3://b/x"]}]}}
             }
-        }
+        },
     },
     "dump",
     "data",
 )
+
+
+def ephemeral_volume(storage_class: str | None) -> dict[str, Any]:
+    claim = {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class, "resources": {"requests": {"storage": "10Gi"}}}
+    return {"name": "backup", "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}
+
+
+def with_pod_volumes(job: Resource, *volumes: dict[str, Any]) -> Resource:
+    spec = copy.deepcopy(dict(job.inputs["spec"]))
+    spec["jobTemplate"]["spec"]["template"]["spec"]["volumes"] = list(volumes)
+    return changed(job, spec=spec)
+
+
+SCRATCH_DUMP = with_pod_volumes(DUMP_JOB, ephemeral_volume("scratch"))
 LB_SERVICE = k8s(
     "Service",
     "v1",
@@ -434,8 +466,12 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "data-retained": ([KEY, ZONE, BUCKET, REPO, LOGS_BUCKET], [res(BUCKET.type, BUCKET.inputs, "b", retain_on_delete=False)]),
     "kms-key-hygiene": ([KEY], [changed(KEY, enableKeyRotation=False, deletionWindowInDays=7)]),
     "data-storage-class": (
-        [STORAGE_CLASS, SCRATCH_CLASS],
-        [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False), changed(SCRATCH_CLASS, parameters={})],
+        [STORAGE_CLASS, SCRATCH_CLASS, SCRATCH_DUMP],
+        [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False), changed(SCRATCH_CLASS, parameters={}), SCRATCH_DUMP],
+    ),
+    "data-claims-retained": (
+        [STORAGE_CLASS, STS, SCRATCH_CLASS, SCRATCH_DUMP],
+        [changed(STORAGE_CLASS, reclaimPolicy="Delete"), STS],
     ),
     "data-pvc-retention": ([STS], [changed(STS, spec={**STS.inputs["spec"], "persistentVolumeClaimRetentionPolicy": None})]),
     "data-es-snapshots": ([ES, SLM_JOB], [ES]),

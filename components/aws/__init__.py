@@ -62,7 +62,12 @@ class AwsLayer:
         self.storage = storage = Storage(
             "storage",
             StorageArgs(
-                environment=cfg.environment, account_id=cfg.account_id, region=cfg.region, config=cfg.edge.storage, protect=cfg.protected
+                environment=cfg.environment,
+                account_id=cfg.account_id,
+                region=cfg.region,
+                config=cfg.edge.storage,
+                protect=cfg.protected,
+                lock_backups=cfg.policy.locked_backups,
             ),
             aws_opts,
         )

@@ -165,7 +165,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__("insight:registry:Registry", name, None, opts)
         tags = component_tags("registry")
         child = pulumi.ResourceOptions(parent=self)
-        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         key = aws.kms.Key(
             f"{name}-images",

@@ -38,8 +38,10 @@ class StorageArgs:
     account_id: str
     region: str
     config: StorageConfig
-    # Protect and retain the irreplaceable buckets (assets, backups) and their key.
+    # Protect and retain the irreplaceable buckets (assets, backups, logs) and their key.
     protect: bool
+    # Object Lock (governance mode) on the backups bucket for its retention (the tier's locked_backups).
+    lock_backups: bool = False
 
 
 def bucket_name(environment: str, purpose: str, account_id: str) -> str:
@@ -214,7 +216,8 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.logs, logs_block = self._bucket(f"{name}-logs", "logs", kms_key_arn=None, opts=pulumi.ResourceOptions(parent=self))
+        # Access logs are audit evidence: kept like the data.
+        self.logs, logs_block = self._bucket(f"{name}-logs", "logs", kms_key_arn=None, opts=kept)
         self.logs_policy = aws.s3.BucketPolicy(
             f"{name}-logs",
             bucket=self.logs.id,
@@ -224,6 +227,16 @@ class Storage(pulumi.ComponentResource):
 
         self.assets, self.assets_public_access_block = self._bucket(f"{name}-assets", "assets", kms_key_arn=self.key.arn, opts=kept)
         self.backups, backups_block = self._bucket(f"{name}-backups", "backups", kms_key_arn=self.key.arn, opts=kept)
+        if args.lock_backups:
+            # Governance-mode Object Lock: no backup version can be deleted or overwritten before it expires, even
+            # by a stolen deploy role, unless someone holds s3:BypassGovernanceRetention (nobody does by default).
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-backups",
+                bucket=self.backups.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.config.backup_retention_days}},
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
         # The assets bucket's policy admits the CDN's distribution, so the CDN declares it (see components/cdn.py).
         self.backups_policy = aws.s3.BucketPolicy(
             f"{name}-backups",

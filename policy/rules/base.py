@@ -5,6 +5,7 @@ the engine sees them) and its options. The real pack (policy/__main__.py) and th
 (offline/policies.py) feed the same rules, so both enforce one truth.
 """
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +115,21 @@ def as_list(value: Any) -> list[Any]:
 def truthy(value: Any) -> bool:
     """Providers take some booleans as strings (`encrypted: "true"`)."""
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def covers_everything(cidrs: Iterable[object]) -> bool:
+    """True when the listed ranges together are all of IPv4 or all of IPv6 (0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0).
+
+    The pack's own copy of settings.base.covers_everything (the pack is published alone); a test keeps them equal."""
+    families: dict[int, list[Any]] = {4: [], 6: []}
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(str(cidr), strict=False)
+        except ValueError:
+            continue
+        families[network.version].append(network)
+    everything = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+    return any(list(ipaddress.collapse_addresses(nets)) == [everything[v]] for v, nets in families.items() if nets)
 
 
 def json_document(value: Any) -> dict[str, Any]:

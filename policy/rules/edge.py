@@ -27,13 +27,18 @@ ZONE = "aws:route53/zone:Zone"
 QUERY_LOG = "aws:route53/queryLog:QueryLog"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
-# The logs bucket receives AWS log deliveries, which require SSE-S3 and cannot log into themselves.
-LOGS_PURPOSE = "logs"
+# AWS services that write logs into a bucket: such a bucket needs SSE-S3 and cannot log into itself.
+LOG_DELIVERY_SERVICES = frozenset({"logging.s3.amazonaws.com", "delivery.logs.amazonaws.com"})
 HSTS_MIN_AGE = 31_536_000  # one year, the preload list's minimum
 
 
-def is_logs_bucket(bucket: Resource) -> bool:
-    return bucket.get("tags", "purpose") == LOGS_PURPOSE
+def receives_log_deliveries(bucket: Resource, resources: Sequence[Resource]) -> bool:
+    """Known by what its policy grants (AWS log delivery may write into it), never by a tag anyone can set."""
+    return any(
+        dig(s, "Effect") == "Allow" and LOG_DELIVERY_SERVICES & set(map(str, as_list(dig(s, "Principal", "Service"))))
+        for p in companions(resources, bucket, BUCKET_POLICY)
+        for s in statements(p.get("policy"))
+    )
 
 
 @rules.resource("ecr-hardened", "Images are immutable, scanned on push and encrypted with KMS.", [REPOSITORY])
@@ -128,9 +133,10 @@ def s3_companions(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str
         policies = companions(resources, bucket, BUCKET_POLICY)
         if not any(_denies_plain_http(s) for p in policies for s in statements(p.get("policy"))):
             yield bucket, "no bucket policy denying aws:SecureTransport false"
-        if not is_logs_bucket(bucket) and not companions(resources, bucket, BUCKET_LOGGING):
+        log_target = receives_log_deliveries(bucket, resources)
+        if not log_target and not companions(resources, bucket, BUCKET_LOGGING):
             yield bucket, "no server access logging"
-        if not is_logs_bucket(bucket):
+        if not log_target:
             for config in companions(resources, bucket, ENCRYPTION):
                 if any(dig(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") == "AES256" for r in as_list(config.get("rules"))):
                     yield bucket, "data bucket encrypted with SSE-S3; use aws:kms"

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 
-from .base import Registry, Resource, as_list, dig, of_type, truthy
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type, truthy
 from .program import SUPPORTED_KUBERNETES_VERSIONS
 
 rules = Registry()
@@ -51,7 +51,7 @@ def secrets_encryption(cluster: Resource) -> Iterator[str]:
 @rules.resource("eks-endpoint-limited", "The API endpoint is private, or public only to listed CIDRs, never the world.", CLUSTERS)
 def endpoint_limited(cluster: Resource) -> Iterator[str]:
     public, cidrs = _endpoint(cluster)
-    if public and (not cidrs or any(c in ("0.0.0.0/0", "::/0") for c in cidrs)):
+    if public and (not cidrs or covers_everything(cidrs)):
         yield f"public endpoint open to {cidrs or ['0.0.0.0/0 (default)']}"
 
 

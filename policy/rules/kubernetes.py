@@ -1,10 +1,11 @@
 """Kubernetes: HA (replicas, PDBs, zone spread), probes, placement, isolation, and no secrets or moving tags in specs."""
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import Registry, Resource, as_list, dig, of_type
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type
 from .data import ELASTICSEARCH, MONGODB, RABBITMQ, STATEFUL_SET
 from .program import APPS_NAMESPACE, POOL_LABEL, SPOT_TAINT_KEY
 
@@ -110,6 +111,28 @@ def quorum(r: Resource) -> Iterator[str]:
         yield f"has {count} member(s); {r.policy.name} needs an odd number >= {minimum}"
 
 
+def _scaled(value: Any, count: int) -> int | None:
+    """An IntOrString as the disruption controller reads it: a percentage of `count`, rounded up."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.endswith("%") and text[:-1].isdigit():
+        return math.ceil(int(text[:-1]) * count / 100)
+    return int(text) if text.isdigit() else None
+
+
+def disruptions_allowed(spec: dict[str, Any], count: int) -> int | None:
+    """How many of `count` healthy pods the budget lets go at once (None when unreadable)."""
+    if spec.get("maxUnavailable") is not None:
+        return _scaled(spec["maxUnavailable"], count)
+    if spec.get("minAvailable") is not None:
+        required = _scaled(spec["minAvailable"], count)
+        return None if required is None else count - required
+    return count
+
+
 @rules.stack("k8s-pdb", "Every multi-replica workload has a PodDisruptionBudget that still lets a node drain.")
 def pdb(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     budgets = of_type(resources, PDB)
@@ -121,9 +144,11 @@ def pdb(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
         if not mine:
             yield r, "no PodDisruptionBudget selects its pods"
         for b in mine:
-            max_unavailable, min_available = b.get("spec", "maxUnavailable"), b.get("spec", "minAvailable")
-            if max_unavailable in (0, "0%") or (isinstance(min_available, int) and min_available >= count) or min_available == "100%":
-                yield r, f"PodDisruptionBudget {b.name} allows no disruption"
+            allowed = disruptions_allowed(b.get("spec", default={}), count)
+            if allowed is None:
+                yield r, f"PodDisruptionBudget {b.name} has an unreadable minAvailable/maxUnavailable"
+            elif allowed < 1:
+                yield r, f"PodDisruptionBudget {b.name} allows no disruption of its {count} pods"
 
 
 @rules.resource(
@@ -277,15 +302,30 @@ def _allows_dns(policy: Resource) -> bool:
     return any(dig(p, "port") == 53 for rule in as_list(policy.get("spec", "egress")) for p in as_list(dig(rule, "ports")))
 
 
-@rules.stack("k8s-default-deny", "Each namespace denies all traffic by default and allows DNS explicitly.")
+def _allows_all(rule: Any, peers_key: str) -> bool:
+    """A rule admitting every peer on every port: no peers (or the whole internet) and no ports."""
+    if not isinstance(rule, dict) or rule.get("ports"):
+        return False
+    peers = as_list(rule.get(peers_key))
+    blocks = [dig(p, "ipBlock", "cidr") for p in peers if not dig(p, "ipBlock", "except")]
+    return not peers or covers_everything(b for b in blocks if b)
+
+
+@rules.stack(
+    "k8s-default-deny",
+    "Each namespace denies all traffic by default, allows DNS explicitly, and admits no ingress from everywhere on every port.",
+)
 def default_deny(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
     for ns in of_type(resources, NAMESPACE):
         name = ns.get("metadata", "name")
         policies = [p for p in of_type(resources, NETWORK_POLICY) if namespace_of(p) == name]
         if not any(_is_default_deny(p) for p in policies):
             yield ns, "no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)"
-        if not any(_allows_dns(p) for p in policies):
-            yield ns, "no NetworkPolicy allows DNS egress (port 53)"
+        for p in policies:
+            # Policies add up: one allow-all beside the default-deny undoes it for the pods it selects.
+            # (Egress is not judged: the monitoring collectors reach every pod and their vendor by design.)
+            if any(_allows_all(rule, "from") for rule in as_list(p.get("spec", "ingress"))):
+                yield ns, f"NetworkPolicy {p.get('metadata', 'name')} admits all ingress on all ports"
 
 
 @rules.stack("k8s-quotas", "Each namespace has a ResourceQuota and a LimitRange, so one team cannot starve the rest.")

@@ -1,8 +1,9 @@
 """Network: enough AZs, private nodes, flow logs, nothing open to the world but the edge's TLS port."""
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from .base import Registry, Resource, as_list, of_type, truthy
+from .base import Registry, Resource, as_list, covers_everything, dig, of_type, truthy
 
 rules = Registry()
 
@@ -14,7 +15,6 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 NODE_GROUPS = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
-WORLD = ("0.0.0.0/0", "::/0")
 TLS_PORT = 443
 # Subnet tags the network sets for the load balancer controller: they say which side a subnet is on.
 PUBLIC_ROLE_TAG = "kubernetes.io/role/elb"
@@ -61,13 +61,17 @@ def flow_logs(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
             yield vpc, "no flow log with trafficType ALL"
 
 
+def _cidrs(rule: Any) -> list[object]:
+    return as_list(dig(rule, "cidrBlocks")) + as_list(dig(rule, "ipv6CidrBlocks"))
+
+
 def _open_ports(from_port: object, to_port: object, cidrs: list[object]) -> str | None:
-    """The offending range when a rule admits the world on anything but the TLS port."""
-    if not any(c in WORLD for c in cidrs):
+    """The offending range when a rule admits the world (its ranges together) on anything but the TLS port."""
+    if not covers_everything(c for c in cidrs if c):
         return None
     if from_port == TLS_PORT and to_port == TLS_PORT:
         return None
-    return f"ports {from_port}-{to_port} open to {', '.join(str(c) for c in cidrs if c in WORLD)}"
+    return f"ports {from_port}-{to_port} open to the world ({', '.join(str(c) for c in cidrs if c)})"
 
 
 @rules.resource(
@@ -77,15 +81,17 @@ def _open_ports(from_port: object, to_port: object, cidrs: list[object]) -> str 
 )
 def no_world_ingress(r: Resource) -> Iterator[str]:
     if r.type == SECURITY_GROUP:
-        for rule in as_list(r.get("ingress")):
-            cidrs = as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))
-            if found := _open_ports(rule.get("fromPort"), rule.get("toPort"), cidrs):
+        inline = [rule for rule in as_list(r.get("ingress")) if isinstance(rule, dict)]
+        for rule in inline:
+            if found := _open_ports(rule.get("fromPort"), rule.get("toPort"), _cidrs(rule)):
                 yield f"inline ingress {found}"
+        # Ranges split over several rules still add up to the world.
+        non_tls = [rule for rule in inline if (rule.get("fromPort"), rule.get("toPort")) != (TLS_PORT, TLS_PORT)]
+        if len(non_tls) > 1 and covers_everything(c for rule in non_tls for c in _cidrs(rule)):
+            yield "inline ingress rules together open non-TLS ports to the world"
     elif r.type == SG_RULE:
-        if r.get("type") == "ingress":
-            cidrs = as_list(r.get("cidrBlocks")) + as_list(r.get("ipv6CidrBlocks"))
-            if found := _open_ports(r.get("fromPort"), r.get("toPort"), cidrs):
-                yield f"ingress {found}"
+        if r.get("type") == "ingress" and (found := _open_ports(r.get("fromPort"), r.get("toPort"), _cidrs(r.inputs))):
+            yield f"ingress {found}"
     elif found := _open_ports(r.get("fromPort"), r.get("toPort"), [r.get("cidrIpv4"), r.get("cidrIpv6")]):
         yield f"ingress {found}"
 

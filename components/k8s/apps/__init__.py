@@ -26,10 +26,12 @@ class CatalogConfigError(ConfigError):
         return self.catalog_error.render()
 
 
-def load_service_catalog(stack: str, root: Path | None = None) -> Catalog:
-    """The catalog with the stack's cluster layer (services/clusters/<stack>.conf)."""
+def load_service_catalog(stack: str, root: Path | None = None, account: str | None = None) -> Catalog:
+    """The catalog with the stack's cluster layer (services/clusters/<stack>.conf).
+
+    `account` is the stack's AWS account, the only one IAM statements may name (None: no AWS, none may)."""
     try:
-        return load_catalog(stack, root)
+        return load_catalog(stack, root, account=account)
     except CatalogError as err:
         raise CatalogConfigError(err) from None
 

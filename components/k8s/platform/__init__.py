@@ -17,6 +17,7 @@ from settings.tiers import TierPolicy
 from .controllers import Controllers, ControllersArgs
 from .foundations import (
     ANYWHERE,
+    DATA_NAMESPACES,
     ECK_NAMESPACE,
     Foundations,
     FoundationsArgs,
@@ -47,7 +48,8 @@ def storage_by_namespace(cfg: PlatformConfig) -> dict[str, int]:
     return {
         NAMESPACES["logging"]: cfg.elasticsearch.storage_gib * cfg.elasticsearch.replicas + 2 * cfg.logstash.replicas,
         NAMESPACES["messaging"]: cfg.rabbitmq.storage_gib * cfg.rabbitmq.replicas,
-        # MongoDB's members, plus the backup's scratch volume (as large as one member's).
+        # MongoDB's members, plus the backup's scratch volume (as large as one member's; a restore run by hand fits the
+        # quota's headroom).
         NAMESPACES["data"]: (cfg.mongodb.storage_gib + 2) * cfg.mongodb.replicas
         + cfg.mongodb.storage_gib
         + cfg.redis.storage_gib * cfg.redis.replicas,
@@ -64,7 +66,13 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         scale = args.tier.quorum_replicas
         handle = args.cluster
-        self.foundations = Foundations(f"{name}-foundations", FoundationsArgs(storage_by_namespace(cfg), scale, handle.storage), child)
+        # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
+        protect = args.tier.protected
+        self.foundations = Foundations(
+            f"{name}-foundations",
+            FoundationsArgs(storage_by_namespace(cfg), scale, handle.storage, DATA_NAMESPACES if protect else frozenset()),
+            child,
+        )
         ready: list[pulumi.Resource] = [self.foundations]
         namespaces = self.foundations.namespaces
         for ns in ("logging", "messaging", "data", "tracing"):
@@ -98,6 +106,7 @@ class Platform(pulumi.ComponentResource):
                 identity=handle.identity,
                 storage=handle.storage,
                 depends_on=ready,
+                protect=protect,
             ),
             child,
         )
@@ -120,7 +129,15 @@ class Platform(pulumi.ComponentResource):
         self.log_shipping = LogShipping(f"{name}-log-shipping", LogShippingArgs(metrics_backend=backend, depends_on=ready), child)
         self.messaging = Messaging(
             f"{name}-messaging",
-            MessagingArgs(config=cfg.rabbitmq, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready),
+            MessagingArgs(
+                config=cfg.rabbitmq,
+                metrics_backend=backend,
+                storage_class=handle.storage.data,
+                backups=handle.backups,
+                identity=handle.identity,
+                depends_on=ready,
+                protect=protect,
+            ),
             child,
         )
         self.mongodb = MongoDB(
@@ -133,12 +150,13 @@ class Platform(pulumi.ComponentResource):
                 storage=handle.storage,
                 depends_on=ready,
                 metrics=self.metrics.chart,
+                protect=protect,
             ),
             child,
         )
         self.redis = Redis(
             f"{name}-redis",
-            RedisArgs(config=cfg.redis, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready),
+            RedisArgs(config=cfg.redis, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready, protect=protect),
             child,
         )
         # The services' Sentry DSN: only ever a Secret the app pods mount.

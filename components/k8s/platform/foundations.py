@@ -87,12 +87,17 @@ def from_namespaces(*namespaces: str) -> list[Obj]:
     return [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: ns}}} for ns in namespaces]
 
 
+DATA_NAMESPACES = frozenset({NAMESPACES["logging"], NAMESPACES["messaging"], NAMESPACES["data"]})
+
+
 @dataclass(frozen=True)
 class FoundationsArgs:
     # Requested storage per namespace (GiB), so the quota fits what the stack claims.
     storage_gib: dict[str, int]
     scale: int
     storage: StorageClasses
+    # Deleting a namespace deletes everything in it, claims included: the data tier's are protected.
+    protected: frozenset[str] = frozenset()
 
 
 class Foundations(pulumi.ComponentResource):
@@ -104,10 +109,13 @@ class Foundations(pulumi.ComponentResource):
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns, level in PSA_LEVELS.items():
             namespace = k8s.core.v1.Namespace(
-                ns, metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})}, opts=child
+                ns,
+                metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})},
+                opts=pulumi.ResourceOptions(parent=self, protect=ns in args.protected),
             )
             self.namespaces[ns] = namespace
-            in_ns = pulumi.ResourceOptions(parent=namespace)
+            # Children do not inherit the namespace's protection: a policy or quota is no data.
+            in_ns = pulumi.ResourceOptions(parent=namespace, protect=False)
             meta = {"namespace": ns}
             # Nothing in or out unless a policy below or a workload's own policy allows it.
             k8s.networking.v1.NetworkPolicy(
@@ -181,7 +189,7 @@ class Foundations(pulumi.ComponentResource):
         # Generic ephemeral volumes: deleted with their pod, so their volumes must be too (Delete, not Retain).
         k8s.storage.v1.StorageClass(
             storage.scratch,
-            metadata={"name": storage.scratch, "labels": {"insight.io/volumes": "scratch"}},
+            metadata={"name": storage.scratch},
             provisioner=provisioner.driver,
             parameters=dict(provisioner.parameters),
             reclaim_policy="Delete",
@@ -208,7 +216,7 @@ def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)
             # No ports: every port (the collectors' namespace).
             "ingress": [{"from": peers, **({"ports": [{"protocol": "TCP", "port": p} for p in ports]} if ports else {})}],
         },
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
 
@@ -219,7 +227,7 @@ def allow_egress(
         f"{namespace}-{name}",
         metadata={"namespace": namespace, "name": name},
         spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules},
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
 
@@ -230,7 +238,7 @@ def allow_within_namespace(namespace: str, parent: pulumi.Resource) -> None:
         f"{namespace}-allow-same-namespace",
         metadata={"namespace": namespace, "name": "allow-same-namespace"},
         spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
 

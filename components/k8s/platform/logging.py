@@ -32,6 +32,9 @@ CONTAINER_LOGS_DATASET = "containers"
 SNAPSHOT_SERVICE_ACCOUNT = "elasticsearch"
 SNAPSHOT_REPOSITORY = "s3-backups"
 SNAPSHOT_PREFIX = "elasticsearch"
+# The daily snapshot check: the newest snapshot must have succeeded within a day and a margin.
+SNAPSHOT_CHECK_SCHEDULE = "0 6 * * *"
+SNAPSHOT_MAX_AGE_HOURS = 26
 # ES reads a web identity token for the S3 repository only from its own config directory.
 ES_TOKEN_DIR = "/usr/share/elasticsearch/config/repository-s3"
 ZIPKIN_USER = "zipkin"
@@ -128,6 +131,7 @@ class LoggingArgs:
     identity: WorkloadIdentity
     storage: StorageClasses
     depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
+    protect: bool = False
 
 
 class Logging(pulumi.ComponentResource):
@@ -187,6 +191,8 @@ class Logging(pulumi.ComponentResource):
                 **({"secureSettings": keystore} if (keystore := s3.elasticsearch_secure_settings(store)) else {}),
                 "auth": {"fileRealm": [{"secretName": "es-zipkin-user"}], "roles": [{"secretName": "es-roles"}]},
                 # No podDisruptionBudget: ECK's default allows a disruption only while the cluster is green.
+                # ECK keeps the claims when the cluster resource is deleted (only a scale-down frees them).
+                "volumeClaimDeletePolicy": "DeleteOnScaledownOnly",
                 "nodeSets": [
                     {
                         "name": "default",
@@ -227,9 +233,11 @@ class Logging(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, users, roles, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, users, roles, *args.depends_on]),
         )
         self._snapshot_job(name, es, args.backups.bucket, on_operator)
+        self._restore_job(name, on_operator)
+        self._snapshot_check(name, on_operator)
 
         kb = args.kibana
         kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}
@@ -355,6 +363,97 @@ class Logging(pulumi.ComponentResource):
         allow_egress("allow-elasticsearch-s3", NAMESPACE, ES_POD_LABELS, [s3.egress(store)], self)
         self.elasticsearch_name = ES_NAME
         register_declared(self)
+
+    def _snapshot_check(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """A failing snapshot setup must not go unnoticed: the setup Job is not awaited (a greenfield deploy would
+        wait for Elasticsearch's bootstrap), so a daily Job fails, visibly in the metrics backend's failed-Job
+        counts, unless the newest snapshot in the repository succeeded within the last SNAPSHOT_MAX_AGE_HOURS.
+        It catches a repository that was never registered, a policy that fails, and one that never fires."""
+        url = f"https://{ES_NAME}-es-http:{ES_PORT}"
+        curl = 'curl -sS --fail-with-body --retry 5 --retry-all-errors --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
+        script = (
+            "set -e\n"
+            f'newest="$({curl} "{url}/_cat/snapshots/{SNAPSHOT_REPOSITORY}?h=id,status,end_epoch&s=end_epoch" | tail -n 1)"\n'
+            "set -- $newest\n"
+            'test "$2" = SUCCESS || { echo "newest snapshot ${1:-(none)} is ${2:-missing}"; exit 1; }\n'
+            f'age=$(( $(date +%s) - $3 )); test "$age" -lt {SNAPSHOT_MAX_AGE_HOURS * 3600} || '
+            '{ echo "newest snapshot $1 is ${age}s old"; exit 1; }\n'
+        )
+        job = pods.setup_job_spec(
+            "elasticsearch-snapshot-check",
+            versions.CURL_IMAGE,
+            script,
+            env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
+            volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+            mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-snapshot-check",
+            metadata={
+                "namespace": NAMESPACE,
+                "name": "elasticsearch-snapshot-check",
+                "labels": pods.labels("elasticsearch-snapshot-check"),
+            },
+            spec={
+                "schedule": SNAPSHOT_CHECK_SCHEDULE,
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "spec": {
+                        **job,
+                        "backoffLimit": 1,
+                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+        )
+
+    def _restore_job(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """The snapshot restore, declared but suspended: `kubectl create job --from=cronjob/elasticsearch-restore` runs it.
+
+        It restores SNAPSHOT (the newest when empty) beside the live indices, as restored-<index>, without the
+        cluster state: nothing live is overwritten, and the runbook (README) swaps aliases or reindexes."""
+        url = f"https://{ES_NAME}-es-http:{ES_PORT}"
+        curl = 'curl -sS --fail-with-body --cacert /ca/ca.crt -u "elastic:$ES_PASSWORD"'
+        body = json.dumps(
+            {"indices": "*,-.*", "include_global_state": False, "rename_pattern": "(.+)", "rename_replacement": "restored-$1"}
+        )
+        script = (
+            "set -e\n"
+            f'snapshot="${{SNAPSHOT:-$({curl} "{url}/_cat/snapshots/{SNAPSHOT_REPOSITORY}?h=id&s=end_epoch" | tail -n 1)}}"\n'
+            'test -n "$snapshot" || { echo "no snapshot in the repository"; exit 1; }\n'
+            f'{curl} -X POST "{url}/_snapshot/{SNAPSHOT_REPOSITORY}/$snapshot/_restore?wait_for_completion=true" '
+            f"-H 'Content-Type: application/json' -d '{body}'\n"
+        )
+        job = pods.setup_job_spec(
+            "elasticsearch-restore",
+            versions.CURL_IMAGE,
+            script,
+            env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic"), {"name": "SNAPSHOT", "value": ""}],
+            volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
+            mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-snapshot-restore",
+            metadata={"namespace": NAMESPACE, "name": "elasticsearch-restore", "labels": pods.labels("elasticsearch-restore")},
+            spec={
+                "schedule": pods.MANUAL_SCHEDULE,
+                "timeZone": "Etc/UTC",
+                "suspend": True,
+                "concurrencyPolicy": "Forbid",
+                # One attempt: a half-done restore is inspected, not retried over itself.
+                "jobTemplate": {
+                    "spec": {
+                        **job,
+                        "backoffLimit": 0,
+                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
+        )
 
     def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
         """ECK leaves snapshot repositories and index lifecycles to the cluster's API: a one-shot Job registers the

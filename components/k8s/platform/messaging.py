@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.handle import BackupStore, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
 
-from . import pods
-from .foundations import allow_ingress, from_namespaces
+from . import pods, s3
+from .foundations import allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret, secrets_digest
 
 NAMESPACE = NAMESPACES["messaging"]
@@ -26,6 +27,10 @@ METRICS_PORT = 15692  # rabbitmq_prometheus, enabled by the operator
 LABELS = {"app.kubernetes.io/name": NAME}
 APP_USER = "insight"
 OPERATOR_NAMESPACE = "rabbitmq-system"  # created by the operator's release manifest
+EXPORT_PREFIX = "rabbitmq"
+EXPORT_SERVICE_ACCOUNT = "rabbitmq-definitions-export"
+# Definitions (users, vhosts, queues, exchanges, bindings, policies) change with deploys: hourly bounds their RPO.
+EXPORT_SCHEDULE = "23 * * * *"
 RABBITMQ_CONF = """default_queue_type = quorum
 cluster_partition_handling = pause_minority
 """
@@ -52,7 +57,10 @@ class MessagingArgs:
     config: DataServiceConfig
     metrics_backend: MetricsBackend
     storage_class: str  # the handle's data class
+    backups: BackupStore
+    identity: WorkloadIdentity
     depends_on: list[pulumi.Resource]
+    protect: bool = False
 
 
 class Messaging(pulumi.ComponentResource):
@@ -98,7 +106,7 @@ class Messaging(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *args.depends_on]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
@@ -129,6 +137,64 @@ class Messaging(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
         )
+        self._export_definitions(name, args)
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
         allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
         register_declared(self)  # nothing to declare: other components reach it by its contract names
+
+    def _export_definitions(self, name: str, args: MessagingArgs) -> None:
+        """The broker's definitions (GET /api/definitions) to S3 under rabbitmq/, restorable with POST /api/definitions.
+
+        Messages in flight are not backed up: quorum queues replicate them, and producers retry (README runbook)."""
+        grant = args.identity.grant(
+            f"{name}-definitions-export",
+            namespace=NAMESPACE,
+            service_account=EXPORT_SERVICE_ACCOUNT,
+            policy=args.backups.access_policy(EXPORT_PREFIX, read=False),
+            tags={"component": "platform"},
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-definitions-export",
+            metadata={"namespace": NAMESPACE, "name": EXPORT_SERVICE_ACCOUNT, "annotations": grant.annotations},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        export = {
+            "name": "export",
+            "image": versions.CURL_IMAGE,
+            "command": [
+                "sh",
+                "-c",
+                'curl -sS --fail-with-body --retry 5 --retry-all-errors -u "$ADMIN_USER:$ADMIN_PASSWORD" '
+                f"-o /backup/definitions.json http://{NAME}:{MANAGEMENT_PORT}/api/definitions",
+            ],
+            "env": [
+                pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+            ],
+            "resources": pods.small_resources(),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount()],
+        }
+        store = args.backups.client(f"{name}-definitions-s3", NAMESPACE, self)
+        upload = (
+            s3.cli_setup(store)
+            + f'aws s3 cp /backup/definitions.json "s3://$(BUCKET)/{EXPORT_PREFIX}/definitions-$(date -u +%Y-%m-%dT%H%M%SZ).json"'
+        )
+        labels = pods.labels("rabbitmq-definitions-export")
+        k8s.batch.v1.CronJob(
+            f"{name}-definitions-export",
+            metadata={"namespace": NAMESPACE, "name": "rabbitmq-definitions-export", "labels": labels},
+            spec=pods.transfer_cronjob_spec(
+                "rabbitmq-definitions-export",
+                EXPORT_SCHEDULE,
+                service_account=EXPORT_SERVICE_ACCOUNT,
+                uid=999,
+                first=export,
+                then=pods.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
+                # One small JSON file: the node's disk is room enough.
+                scratch={"name": pods.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        allow_egress("allow-rabbitmq-export-s3", NAMESPACE, labels, [s3.egress(store)], self)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, StorageClasses, WorkloadIdentity
+from components.handle import BackupStore, S3Client, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
@@ -31,6 +31,9 @@ METRICS_USER = "metrics"  # not a database user: the login of the agent's metric
 METRICS_SCRAPE_SECRET = f"{NAME}-metrics-scrape"
 BACKUP_SERVICE_ACCOUNT = "mongodb-backup"
 BACKUP_PREFIX = "mongodb"
+RESTORE_USER = "restore"
+RESTORE_SERVICE_ACCOUNT = "mongodb-restore"
+RESTORE_CRONJOB = "mongodb-restore"
 MONGODB_UID = 2000  # MCK's database images run as this uid
 # The operator's pod label and webhook port (helm_chart/templates/operator.yaml, values.yaml; MDB_WEBHOOK_PORT default).
 OPERATOR_LABELS = {"app.kubernetes.io/name": "mongodb-kubernetes-operator"}
@@ -67,6 +70,7 @@ class MongoDBArgs:
     storage: StorageClasses
     depends_on: list[pulumi.Resource]
     metrics: pulumi.Resource | None = None  # the Prometheus chart, whose CRDs the PodMonitor needs
+    protect: bool = False
 
 
 def metrics_pod_monitor() -> dict:
@@ -90,7 +94,7 @@ class MongoDB(pulumi.ComponentResource):
             values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
             opts=child,
         )
-        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, METRICS_USER)}
+        passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, RESTORE_USER, METRICS_USER)}
         user_secrets = [secret(f"{NAME}-{u}-password", NAMESPACE, {"password": p}, child) for u, p in passwords.items()]
         app_secret("mongodb", {"username": APP_USER, "password": passwords[APP_USER]}, child)
 
@@ -109,6 +113,7 @@ class MongoDB(pulumi.ComponentResource):
                 "users": [
                     user(APP_USER, [("readWrite", APP_DATABASE), ("dbAdmin", APP_DATABASE)]),
                     user(BACKUP_USER, [("backup", "admin"), ("clusterMonitor", "admin")]),
+                    user(RESTORE_USER, [("restore", "admin")]),
                 ],
                 "prometheus": {"username": METRICS_USER, "passwordSecretRef": {"name": f"{NAME}-{METRICS_USER}-password"}},
                 "additionalMongodConfig": {"storage.wiredTiger.engineConfig.journalCompressor": "zstd"},
@@ -146,7 +151,7 @@ class MongoDB(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *user_secrets, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *user_secrets, *args.depends_on]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
@@ -189,75 +194,89 @@ class MongoDB(pulumi.ComponentResource):
         store = args.backups.client(f"{name}-backup-s3", NAMESPACE, self)
         labels = pods.labels("mongodb-backup")
         upload = f"s3://$(BUCKET)/{BACKUP_PREFIX}/"
+        dump = {
+            "name": "dump",
+            "image": versions.MONGODB_TOOLS_IMAGE,
+            "command": ["sh", "-c", 'mongodump --uri="$MONGODB_URI" --oplog --gzip --archive=/backup/dump.archive.gz'],
+            "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
+            "resources": pods.small_resources("250m", "1", "512Mi"),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount()],
+        }
+        # Dump first (init container), then upload what it wrote, as the pod's identity or with the store's key.
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
-            spec={
-                "schedule": cfg.backup_schedule,
-                "timeZone": "Etc/UTC",
-                "concurrencyPolicy": "Forbid",
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "spec": {
-                        "backoffLimit": 2,
-                        "activeDeadlineSeconds": 4 * 3600,
-                        "template": {
-                            "metadata": {"labels": labels},
-                            "spec": {
-                                "restartPolicy": "Never",
-                                "automountServiceAccountToken": False,
-                                "serviceAccountName": BACKUP_SERVICE_ACCOUNT,
-                                **pods.spot_tolerant_placement(),
-                                "securityContext": pods.pod_security(999),
-                                # Dump first (init container), then upload what it wrote, as the pod's identity or with the store's key.
-                                "initContainers": [
-                                    {
-                                        "name": "dump",
-                                        "image": versions.MONGODB_TOOLS_IMAGE,
-                                        "command": [
-                                            "sh",
-                                            "-c",
-                                            'mongodump --uri="$MONGODB_URI" --oplog --gzip --archive=/backup/dump.archive.gz',
-                                        ],
-                                        "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
-                                        "resources": pods.small_resources("250m", "1", "512Mi"),
-                                        "securityContext": pods.container_security(),
-                                        "volumeMounts": [{"name": "backup", "mountPath": "/backup"}],
-                                    }
-                                ],
-                                "containers": [
-                                    {
-                                        "name": "upload",
-                                        "image": versions.AWS_CLI_IMAGE,
-                                        "command": [
-                                            "sh",
-                                            "-c",
-                                            s3.cli_setup(store)
-                                            + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
-                                        ],
-                                        "env": [
-                                            {"name": "BUCKET", "value": args.backups.bucket},
-                                            {"name": "HOME", "value": "/tmp"},
-                                            *s3.cli_env(store),
-                                        ],
-                                        "resources": pods.small_resources("100m", "500m", "256Mi"),
-                                        "securityContext": pods.container_security(),
-                                        "volumeMounts": [
-                                            {"name": "backup", "mountPath": "/backup", "readOnly": True},
-                                            {"name": "tmp", "mountPath": "/tmp"},
-                                        ],
-                                    }
-                                ],
-                                "volumes": [
-                                    pods.scratch_volume("backup", cfg.storage_gib, args.storage.scratch),
-                                    {"name": "tmp", "emptyDir": {}},
-                                ],
-                            },
-                        },
-                    }
-                },
-            },
+            spec=pods.transfer_cronjob_spec(
+                "mongodb-backup",
+                cfg.backup_schedule,
+                service_account=BACKUP_SERVICE_ACCOUNT,
+                uid=999,
+                first=dump,
+                then=pods.aws_cli(
+                    "upload",
+                    s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
+                    args.backups.bucket,
+                    env=s3.cli_env(store),
+                ),
+                # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
+                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
         allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [s3.egress(store)], self)
+        self._restore(name, cfg, args, store)
+
+    def _restore(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs, store: S3Client) -> None:
+        """The restore, declared but suspended: `kubectl create job --from=cronjob/mongodb-restore` runs it (README runbook).
+
+        It downloads ARCHIVE (a key under mongodb/, the newest when empty) and replays it with --oplogReplay,
+        dropping each collection it restores first."""
+        grant = args.identity.grant(
+            f"{name}-restore",
+            namespace=NAMESPACE,
+            service_account=RESTORE_SERVICE_ACCOUNT,
+            policy=args.backups.access_policy(BACKUP_PREFIX, read=True),
+            tags={"component": "platform"},
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-restore",
+            metadata={"namespace": NAMESPACE, "name": RESTORE_SERVICE_ACCOUNT, "annotations": grant.annotations},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        download = (
+            'key="${ARCHIVE:-$(aws s3 ls "s3://$(BUCKET)/' + BACKUP_PREFIX + "/\" | sort | tail -n 1 | awk '{print $4}')}\"\n"
+            'test -n "$key" || { echo "no archive under s3://$(BUCKET)/' + BACKUP_PREFIX + '/"; exit 1; }\n'
+            'aws s3 cp "s3://$(BUCKET)/' + BACKUP_PREFIX + '/${key##*/}" /backup/restore.archive.gz'
+        )
+        fetch = pods.aws_cli(
+            "download", "set -e\n" + s3.cli_setup(store) + download, args.backups.bucket, env=s3.cli_env(store), fills_scratch=True
+        )
+        fetch["env"] = [*fetch["env"], {"name": "ARCHIVE", "value": ""}]
+        replay = {
+            "name": "restore",
+            "image": versions.MONGODB_TOOLS_IMAGE,
+            "command": ["sh", "-c", 'mongorestore --uri="$MONGODB_URI" --gzip --archive=/backup/restore.archive.gz --oplogReplay --drop'],
+            "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{RESTORE_USER}", "connectionString.standard")],
+            "resources": pods.small_resources("250m", "1", "512Mi"),
+            "securityContext": pods.container_security(),
+            "volumeMounts": [pods.scratch_mount(read_only=True)],
+        }
+        labels = pods.labels(RESTORE_CRONJOB)
+        k8s.batch.v1.CronJob(
+            f"{name}-restore",
+            metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
+            spec=pods.transfer_cronjob_spec(
+                RESTORE_CRONJOB,
+                pods.MANUAL_SCHEDULE,
+                service_account=RESTORE_SERVICE_ACCOUNT,
+                uid=999,
+                first=fetch,
+                then=replay,
+                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
+                suspend=True,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
+        )
+        allow_egress("allow-mongodb-restore-s3", NAMESPACE, labels, [s3.egress(store)], self)

@@ -122,6 +122,7 @@ class RedisArgs:
     metrics_backend: MetricsBackend
     storage_class: str  # the handle's data class
     depends_on: list[pulumi.Resource]
+    protect: bool = False
 
 
 def volume_claim(gib: int, storage_class: str) -> dict:
@@ -249,7 +250,7 @@ class Redis(pulumi.ComponentResource):
                 },
                 "volumeClaimTemplates": [volume_claim(cfg.storage_gib, args.storage_class)],
             },
-            opts=after_config,
+            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=args.protect)),
         )
         proxies = 2 if cfg.replicas > 1 else 1
         k8s.apps.v1.Deployment(
