@@ -15,6 +15,7 @@ from .errors import Problem
 MAX_SPOT_DISCOUNT = 0.9
 
 GbPerMonth = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class Usage(Section):
@@ -25,6 +26,11 @@ class Usage(Section):
     cloudfront_egress_gb: GbPerMonth | None = None
     s3_standard_gb_month: GbPerMonth | None = None
     logs_ingested_gb: GbPerMonth | None = None
+    # Assumptions about the volumes above, stated where the volumes are: the share of natProcessedGb that goes to
+    # S3 in the region (ECR layers, snapshots, dumps), which the S3 gateway endpoint takes off the NAT, and the
+    # share of logsIngestedGb that is VPC flow logs, which S3 delivery (Parquet) takes out of CloudWatch Logs.
+    nat_s3_share: Share | None = None
+    flow_log_share: Share | None = None
 
 
 class CostConfig(Section):
