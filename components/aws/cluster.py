@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
-from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
+from settings.scheduling import OVERFLOW_POOL, POOL_LABEL, SPOT_TAINT_KEY
 
 from .iam import account_administers_key, assume_role_policy, irsa_role
 from .tagging import component_tags
@@ -242,6 +242,29 @@ class Cluster(pulumi.ComponentResource):
             taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
             launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": "spot"}),
             tags={**tags, "pool": "spot"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+        # A spot drought: the autoscaler falls back to on-demand nodes of the same types (EXPANDER_PRIORITIES in
+        # components/k8s/platform/controllers.py). Same taint as spot, so only spot-tolerant pods land here; it rests
+        # at zero nodes (nothing to pay) and grows at most to the spot pool's size. Nothing waits for it.
+        self.overflow = eks.ManagedNodeGroup(
+            f"{name}-overflow",
+            cluster=self.cluster,
+            node_role=node_role,
+            capacity_type="ON_DEMAND",
+            instance_types=spot_types,
+            ami_type=ami_type(spot_types[0]),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=0, max_size=pools.spot.max_size),
+            ignore_scaling_changes=True,
+            subnet_ids=args.private_subnet_ids,
+            labels={POOL_LABEL: OVERFLOW_POOL},
+            taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
+            launch_template=self._launch_template(
+                f"{name}-{OVERFLOW_POOL}", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": OVERFLOW_POOL}
+            ),
+            tags={**tags, "pool": OVERFLOW_POOL},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
         node_groups = [self.reserved, self.spot]
