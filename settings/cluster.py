@@ -32,6 +32,8 @@ class ClusterConfig(Section):
     kubernetes_version: str
     endpoint_public_access: bool = False
     public_access_cidrs: list[Cidr] = []
+    # People's VPN ranges: admitted to the private API endpoint (443 on the cluster security group).
+    vpn_cidrs: list[Cidr] = []
     service_cidr: Cidr = Field(default="172.20.0.0/16", validate_default=True)  # type: ignore[assignment]
     admin_role_arns: list[str] = []
     # CloudWatch retention of the control-plane logs (/aws/eks/<cluster>/cluster).

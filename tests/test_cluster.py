@@ -249,3 +249,21 @@ def test_add_ons_wait_for_the_reserved_pool_only(run):
     for addon in run.of_type("aws:eks/addon:Addon"):
         assert reserved.urn in addon.dependencies, addon.name
         assert spot.urn not in addon.dependencies, addon.name
+
+
+def test_vpn_ranges_reach_the_private_api_endpoint_on_the_cluster_security_group():
+    sections = raw_sections("prod")
+    sections["cluster"]["vpnCidrs"] = ["10.200.0.0/16"]
+    run = run_stack("prod", overrides={"insight:cluster": sections["cluster"]})
+    (rule,) = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-vpn-" in r.name]
+    cluster = run.one("eks:index:Cluster")
+    assert cluster.inputs["endpointPrivateAccess"] is True
+    assert (rule.inputs["cidrIpv4"], rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "10.200.0.0/16",
+        "tcp",
+        443,
+        443,
+    )
+    # The group EKS made for the cluster (pulumi-eks' own are skipped), which the private endpoint's ENIs use.
+    assert cluster.urn in rule.property_dependencies["securityGroupId"] and rule.inputs["securityGroupId"].startswith("sg-")
+    assert not [r for r in declared("prod").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-vpn-" in r.name]

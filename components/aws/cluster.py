@@ -193,6 +193,20 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
+        # People reach the API through the VPN on the private endpoint; the public one admits only CI.
+        for cidr in cfg.vpn_cidrs:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-vpn-{cidr.with_prefixlen.replace('/', '-')}",
+                security_group_id=self.cluster.cluster_security_group_id,
+                cidr_ipv4=str(cidr),
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="VPN users to the private Kubernetes API endpoint",
+                tags=tags,
+                opts=child,
+            )
+
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
         attachments = [
             aws.iam.RolePolicyAttachment(f"{name}-node-{i}", role=node_role.name, policy_arn=arn, opts=child)
