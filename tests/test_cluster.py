@@ -267,3 +267,17 @@ def test_vpn_ranges_reach_the_private_api_endpoint_on_the_cluster_security_group
     # The group EKS made for the cluster (pulumi-eks' own are skipped), which the private endpoint's ENIs use.
     assert cluster.urn in rule.property_dependencies["securityGroupId"] and rule.inputs["securityGroupId"].startswith("sg-")
     assert not [r for r in declared("prod").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-vpn-" in r.name]
+
+
+def test_node_disks_use_a_customer_key_that_auto_scaling_may_use(run):
+    key = run.one("aws:kms/key:Key", "cluster-node-disks")
+    for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true" and ebs["kmsKeyId"].startswith(f"arn:aws:kms:{run.settings.region}:")
+        assert key.urn in lt.property_dependencies["blockDeviceMappings"]  # this key's ARN, not another's
+    statements = {st["Sid"]: st for st in json.loads(key.inputs["policy"])["Statement"]}
+    role = f"arn:aws:iam::{run.settings.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    use, grant = statements["AutoScalingUsesTheKey"], statements["AutoScalingAttachesVolumes"]
+    assert use["Principal"] == grant["Principal"] == {"AWS": role}
+    assert {"kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"} <= set(use["Action"])
+    assert (grant["Action"], grant["Condition"]) == ("kms:CreateGrant", {"Bool": {"kms:GrantIsForAWSResource": True}})

@@ -114,6 +114,30 @@ def key_policy(account_id: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id)]})
 
 
+def node_disk_key_policy(account_id: str) -> str:
+    """The account administers the key; EC2 Auto Scaling's service-linked role, which launches the node groups'
+    instances, may use it and attach it to their volumes (the grants AWS documents for encrypted volumes)."""
+    auto_scaling = {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"}
+    use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                account_administers_key(account_id),
+                {"Sid": "AutoScalingUsesTheKey", "Effect": "Allow", "Principal": auto_scaling, "Action": use, "Resource": "*"},
+                {
+                    "Sid": "AutoScalingAttachesVolumes",
+                    "Effect": "Allow",
+                    "Principal": auto_scaling,
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+                },
+            ],
+        }
+    )
+
+
 class Cluster(pulumi.ComponentResource):
     name: str
     kubeconfig: pulumi.Output[str]
@@ -213,6 +237,15 @@ class Cluster(pulumi.ComponentResource):
             for i, arn in enumerate(NODE_POLICIES)
         ]
         pools = args.node_pools
+        self._disk_key = aws.kms.Key(
+            f"{name}-node-disks",
+            description=f"Root volumes of the {args.name} nodes",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=node_disk_key_policy(args.account_id),
+            tags=tags,
+            opts=child,
+        )
         reserved_type = pools.reserved.reservation.instance_type
         self.reserved = eks.ManagedNodeGroup(
             f"{name}-reserved",
@@ -343,7 +376,7 @@ class Cluster(pulumi.ComponentResource):
         return release.insecure_value
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
-        """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""
+        """IMDSv2 only, gp3 root volume encrypted with the node-disk key, no key pair (no SSH), no public address."""
         template = aws.ec2.LaunchTemplate(
             name,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -353,7 +386,11 @@ class Cluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        volume_size=disk_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        kms_key_id=self._disk_key.arn,
+                        delete_on_termination="true",
                     ),
                 )
             ],
