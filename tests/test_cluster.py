@@ -271,6 +271,7 @@ def test_vpn_ranges_reach_the_private_api_endpoint_on_the_cluster_security_group
 
 def test_node_disks_use_a_customer_key_that_auto_scaling_may_use(run):
     key = run.one("aws:kms/key:Key", "cluster-node-disks")
+    assert key.protect is key.retain_on_delete is (run.stack != "test")  # losing it makes every node volume unreadable
     for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
         ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
         assert ebs["encrypted"] == "true" and ebs["kmsKeyId"].startswith(f"arn:aws:kms:{run.settings.region}:")

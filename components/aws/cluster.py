@@ -244,7 +244,8 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_in_days=30,
             policy=node_disk_key_policy(args.account_id),
             tags=tags,
-            opts=child,
+            # Deleting it would leave every node volume unreadable: kept like the secrets key.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         reserved_type = pools.reserved.reservation.instance_type
         self.reserved = eks.ManagedNodeGroup(
