@@ -18,7 +18,7 @@ help:
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
 	@echo "make policy-pack                        policy/.venv, for pulumi preview|up --policy-pack policy"
-	@echo "make bench                              preview vs SDK floor, catalog scaling, test suite wall time"
+	@echo "make bench                              preview vs SDK floor, catalog scaling, test suite wall time, cost targets"
 	@echo "make scan [STACK=...]                    checkov over build/<stack>/manifests (after make preview)"
 	@echo "./preview [stack ...]                   the preview with its own exit code: 0 ok, 1 mandatory policy, 2 settings"
 
@@ -92,6 +92,7 @@ bench: dev-install scan-install
 	$(BIN)/python -m bench.preview_floor
 	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.cost_targets
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -261,10 +261,41 @@ USAGE_ITEMS = {
     "s3_standard_gb_month": ("s3StandardGbMonth", "S3 Standard storage"),
     "logs_ingested_gb": ("logsIngestedGb", "CloudWatch Logs ingested"),
 }
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 
-def usage_lines(usage: Usage, regional: RegionPrices) -> tuple[list[Line], list[str]]:
-    """Traffic-priced items from the configured monthly volumes; the ones left out are listed, not zeroed."""
+@dataclass(frozen=True)
+class Offload:
+    """Traffic the declared resources move off a priced path: a share of one usage volume, and where it goes."""
+
+    source: str  # the Usage field it comes out of
+    share: float
+    label: str
+    per_gb_key: str | None  # its price on the new path (None: free)
+
+
+def offloads(records: list[Record], usage: Usage) -> list[Offload]:
+    """What the S3 gateway endpoint and S3 flow-log delivery, when declared, take off NAT and CloudWatch Logs."""
+    moved: list[Offload] = []
+    gateway = any(
+        r.type == VPC_ENDPOINT and r.inputs.get("vpcEndpointType") == "Gateway" and str(r.inputs.get("serviceName", "")).endswith(".s3")
+        for r in records
+    )
+    if gateway and usage.nat_s3_share:
+        moved.append(Offload("nat_processed_gb", usage.nat_s3_share, "to S3 through the gateway endpoint", None))
+    flow_to_s3 = any(r.type == FLOW_LOG and r.inputs.get("logDestinationType") == "s3" for r in records)
+    if flow_to_s3 and usage.flow_log_share:
+        moved.append(Offload("logs_ingested_gb", usage.flow_log_share, "VPC flow logs delivered to S3 (Parquet)", "flowLogsToS3Gb"))
+    return moved
+
+
+def usage_lines(usage: Usage, regional: RegionPrices, moved: Iterable[Offload] = ()) -> tuple[list[Line], list[str]]:
+    """Traffic-priced items from the configured monthly volumes; the ones left out are listed, not zeroed.
+
+    A volume an offload moves is priced on its new path (a line of its own), the rest on the old one.
+    """
+    by_source = {o.source: o for o in moved}
     lines: list[Line] = []
     excluded: list[str] = []
     for field, (key, label) in USAGE_ITEMS.items():
@@ -272,15 +303,27 @@ def usage_lines(usage: Usage, regional: RegionPrices) -> tuple[list[Line], list[
         if volume is None:
             excluded.append(f"{label} (set insight:cost.usage.{key} to price it)")
             continue
+        offload = by_source.get(field)
+        if offload:
+            off = volume * offload.share
+            volume -= off
+            monthly = off * regional.per_gb[offload.per_gb_key] if offload.per_gb_key else 0.0
+            lines.append(Line(TRAFFIC, f"{label}, {offload.share:.0%} {offload.label}: {off:g} GB", monthly, monthly))
         monthly = volume * regional.per_gb[key]
         lines.append(Line(TRAFFIC, f"{label}: {volume:g} GB", monthly, monthly))
     return lines, excluded
 
 
+def interface_endpoint_break_even_gb(regional: RegionPrices, azs: int, hours: float) -> float:
+    """GB a month through one interface endpoint (one ENI per AZ) above which it costs less than the NAT it replaces."""
+    hourly = azs * regional.interface_endpoint_hourly * hours
+    return hourly / (regional.per_gb["natProcessedGb"] - regional.per_gb["interfaceEndpointProcessedGb"])
+
+
 def estimate(records: list[Record], region: str, pools: NodePoolsConfig, cost: CostConfig, prices: PriceTable) -> Estimate:
     regional = prices.region(region)
     owner = top_components(records)
-    traffic, unpriced = usage_lines(cost.usage, regional)
+    traffic, unpriced = usage_lines(cost.usage, regional, offloads(records, cost.usage))
     lines = [
         *node_lines(records, owner, pools=pools, cost=cost, prices=prices, regional=regional),
         *volume_lines(records, owner, regional),

@@ -33,6 +33,7 @@ class RegionPrices:
     secret_monthly: float
     web_acl_monthly: float
     web_acl_rule_monthly: float
+    interface_endpoint_hourly: float
     per_gb: dict[str, float]
 
     def instance_hourly(self, instance_type: str) -> float:
@@ -82,6 +83,7 @@ _REGION_KEYS = {
     "secretMonthly": "secret_monthly",
     "webAclMonthly": "web_acl_monthly",
     "webAclRuleMonthly": "web_acl_rule_monthly",
+    "interfaceEndpointHourly": "interface_endpoint_hourly",
     "perGb": "per_gb",
 }
 

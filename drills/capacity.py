@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from settings.aws_catalog import INSTANCE_TYPES
 from settings.cluster import NodePoolsConfig
-from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
+from settings.scheduling import OVERFLOW_POOL, POOL_LABEL, SPOT_TAINT_KEY
 
 from .eni_limits import ENI_LIMITS
 
@@ -133,7 +133,7 @@ class Node:
 
 
 def pools_from_settings(pools: NodePoolsConfig, daemonsets: tuple[DaemonSetFact, ...], priorities: dict[str, int]) -> list[Pool]:
-    """Labels and taints as components/cluster.py declares them on the two managed node groups."""
+    """Labels and taints as components/aws/cluster.py declares them on the three managed node groups."""
     overhead = daemonset_overhead(daemonsets)
     reserved_type = pools.reserved.reservation.instance_type
     spot_type = min(pools.spot.instance_types, key=lambda t: allocatable(t, pools.spot.disk_gib))
@@ -161,6 +161,19 @@ def pools_from_settings(pools: NodePoolsConfig, daemonsets: tuple[DaemonSetFact,
             True,
             allocatable(spot_type, pools.spot.disk_gib) - overhead,
             priorities.get("spot", 0),
+        ),
+        # On-demand overflow of the spot pool (components/aws/cluster.py): spot's types, taint and ceiling, from zero.
+        Pool(
+            OVERFLOW_POOL,
+            spot_type,
+            0,
+            0,
+            pools.spot.max_size,
+            {POOL_LABEL: OVERFLOW_POOL},
+            ((SPOT_TAINT_KEY, "true", "NoSchedule"),),
+            False,
+            allocatable(spot_type, pools.spot.disk_gib) - overhead,
+            priorities.get(OVERFLOW_POOL, 0),
         ),
     ]
 

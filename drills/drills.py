@@ -22,7 +22,8 @@ FORCED_DETACH_MINUTES = 6
 
 # Findings not fixed yet, each declared in README "Known limits": reported, but they do not fail the preview.
 KNOWN_LIMITS: dict[tuple[str, str], str] = {
-    ("prod", "spot-wave"): "no on-demand overflow pool: the reserved pool cannot take the apps when spot is gone",
+    ("prod", "spot-wave"): "every pod is rescheduled on on-demand overflow nodes, but apps whose replicas all ran on spot "
+    "are down until those nodes are ready (a few minutes)",
     ("staging", "node-lost:reserved"): "staging runs one Elasticsearch and one Redis member (cost): a lost node takes them down",
     ("staging", "node-lost:spot"): "staging runs one Kibana replica (cost): a lost spot node takes it down until rescheduled",
 }

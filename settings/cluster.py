@@ -34,6 +34,9 @@ class ClusterConfig(Section):
     kubernetes_version: str = Field(description="EKS control-plane version (settings/aws_catalog.py lists the supported ones)")
     endpoint_public_access: bool = Field(default=False, description="whether the API endpoint is reachable from the internet")
     public_access_cidrs: list[Cidr] = Field(default=[], description="CIDRs allowed to reach a public API endpoint")
+    vpn_cidrs: list[Cidr] = Field(
+        default=[], description="people's VPN ranges, admitted to the private API endpoint (443 on the cluster security group)"
+    )
     service_cidr: Cidr = Field(  # type: ignore[assignment]
         default="172.20.0.0/16", validate_default=True, description="the cluster's Service IP range, outside the VPC"
     )

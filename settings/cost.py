@@ -16,6 +16,7 @@ MAX_SPOT_DISCOUNT = 0.9
 
 # Ten petabytes a month: a bound far above any plan, so a typo of extra zeros is caught.
 GbPerMonth = Annotated[float, Field(ge=0, le=10_000_000)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class Usage(Section):
@@ -26,6 +27,13 @@ class Usage(Section):
     cloudfront_egress_gb: GbPerMonth | None = Field(default=None, description="GB a month served by CloudFront")
     s3_standard_gb_month: GbPerMonth | None = Field(default=None, description="GB-months stored in S3 Standard")
     logs_ingested_gb: GbPerMonth | None = Field(default=None, description="GB a month ingested by CloudWatch Logs")
+    nat_s3_share: Share | None = Field(
+        default=None,
+        description="assumed share of natProcessedGb that goes to S3 in the region, which the S3 gateway endpoint takes off the NAT",
+    )
+    flow_log_share: Share | None = Field(
+        default=None, description="assumed share of logsIngestedGb that is VPC flow logs, which S3 delivery takes out of CloudWatch Logs"
+    )
 
 
 class CostConfig(Section):

@@ -42,6 +42,9 @@ class TierPolicy:
     release_form: str  # that kind, as people write it
     required_drills: tuple[str, ...]  # failure drills (drills/) it must survive: a failure fails the preview
     severity: Mapping[RuleClass, Severity]  # the policy severity column
+    # Cost targets (`make bench`): node (EC2) cost and whole-stack cost at least this far below all on-demand.
+    node_saving_target: float = 0.0
+    stack_saving_target: float = 0.0
 
 
 def _column(*, everywhere: Severity, review: Severity, production: Severity, protection: Severity, retention: Severity):
@@ -62,6 +65,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             name="test", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=30, protected=False, locked_backups=False, lb_deletion_protection=False,
             open_api_endpoint=True, release_kind="snapshot", release_form="x.y.z-SNAPSHOT[.B]", required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="disabled", retention="disabled"),
+            node_saving_target=0.65,
         ),
         # Release candidates: protected like prod, sized like test.
         "staging": TierPolicy(
@@ -69,6 +73,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             open_api_endpoint=True, release_kind="rc", release_form="x.y.z-rc.N",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot"),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"),
+            node_saving_target=0.65,
         ),
         # Final releases serving customers: survives a zone, every guardrail binds.
         "prod": TierPolicy(
@@ -76,6 +81,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
             open_api_endpoint=False, release_kind="final", release_form="x.y.z",
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot", "zone-lost", "spot-wave"),
             severity=_column(everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"),
+            node_saving_target=0.60, stack_saving_target=0.40,
         ),
         # A customer's own cluster (or one host): final releases, their data protected and retained; its size and
         # zones are the customer's, so HA minimums only advise. No AWS node pools, so no drills.

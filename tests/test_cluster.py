@@ -1,4 +1,4 @@
-"""The EKS cluster and its two pools in each stack."""
+"""The EKS cluster and its pools (reserved, spot, on-demand overflow) in each stack."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 from components.aws.cluster import CONTROL_PLANE_LOG_TYPES, access_entries_transform, spread
 from offline.runner import run_stack
 from settings.aws_catalog import INSTANCE_TYPES
-from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
+from settings.scheduling import OVERFLOW_POOL, POOL_LABEL, SPOT_TAINT_KEY
 
 from .conftest import declared, raw_sections
 
@@ -19,10 +19,16 @@ POOLS = {  # stack: (reserved type, reserved size, spot min/desired/max)
 }
 
 
+def pools_by_label(run):
+    groups = {g.inputs["labels"][POOL_LABEL]: g for g in run.of_type("eks:index:ManagedNodeGroup")}
+    assert set(groups) == {"reserved", "spot", OVERFLOW_POOL}
+    return groups
+
+
 def node_groups(run):
-    groups = {g.inputs["capacityType"]: g for g in run.of_type("eks:index:ManagedNodeGroup")}
-    assert set(groups) == {"ON_DEMAND", "SPOT"}
-    return groups["ON_DEMAND"], groups["SPOT"]
+    groups = pools_by_label(run)
+    assert (groups["reserved"].inputs["capacityType"], groups["spot"].inputs["capacityType"]) == ("ON_DEMAND", "SPOT")
+    return groups["reserved"], groups["spot"]
 
 
 def test_reserved_pool_mirrors_the_reservation(run):
@@ -46,9 +52,25 @@ def test_spot_pool_is_tainted_interchangeable_and_autoscaled(run):
     assert spot.inputs["scalingConfig"] == {"minSize": low, "desiredSize": desired, "maxSize": high}
 
 
+def test_spot_pods_overflow_to_on_demand_nodes_that_rest_at_zero(run):
+    """A spot drought: the autoscaler grows an on-demand group of spot's types, which only spot-tolerant pods may use."""
+    _, spot = node_groups(run)
+    overflow = pools_by_label(run)[OVERFLOW_POOL]
+    assert overflow.inputs["capacityType"] == "ON_DEMAND"
+    assert overflow.inputs["instanceTypes"] == spot.inputs["instanceTypes"]
+    assert overflow.inputs["taints"] == spot.inputs["taints"]
+    assert overflow.inputs["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": POOLS[run.stack][2][2]}
+    assert overflow.inputs["ignoreScalingChanges"] is True
+    # The autoscaler tries it after spot and before the (fixed) reserved pool: higher number wins.
+    from components.k8s.platform.controllers import EXPANDER_PRIORITIES
+
+    rank = {pattern: weight for weight, patterns in EXPANDER_PRIORITIES.items() for pattern in patterns}
+    assert rank[".*spot.*"] > rank[f".*{OVERFLOW_POOL}.*"] > rank[".*reserved.*"]
+
+
 def test_nodes_only_in_private_subnets(run):
     private = {s.urn.rsplit("::", 1)[1] for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
-    for group in node_groups(run):
+    for group in pools_by_label(run).values():
         subnet_deps = {d.rsplit("::", 1)[1] for d in group.dependencies if "aws:ec2/subnet:Subnet" in d}
         assert subnet_deps == private
     cluster = run.one("eks:index:Cluster")
@@ -57,7 +79,7 @@ def test_nodes_only_in_private_subnets(run):
 
 def test_launch_templates_require_imdsv2_encrypted_gp3_and_no_ssh(run):
     templates = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-    assert len(templates) == 2
+    assert len(templates) == 3
     for lt in templates:
         assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
         assert lt.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
@@ -160,7 +182,7 @@ def test_instances_and_volumes_carry_the_stack_cost_tags(run):
         specs = {spec["resourceType"]: spec["tags"] for spec in template.inputs["tagSpecifications"]}
         assert set(specs) == {"instance", "volume"}
         for tags in specs.values():
-            assert stack_tags(run.settings).items() <= tags.items() and tags["pool"] in ("reserved", "spot")
+            assert stack_tags(run.settings).items() <= tags.items() and tags["pool"] in ("reserved", "spot", OVERFLOW_POOL)
 
 
 def test_no_unused_pulumi_eks_security_groups(run):
@@ -213,10 +235,12 @@ def test_access_entries_move_from_position_keys_by_alias_and_are_not_protected()
 
 
 def test_kubernetes_layer_starts_once_both_node_groups_exist(run):
-    """Every Kubernetes object goes through the provider: it waits for the nodes (planted fault: kubeconfig only)."""
+    """Every Kubernetes object goes through the provider: it waits for the nodes (planted fault: kubeconfig only).
+
+    Not for the overflow group: it has no node until a spot drought."""
     provider = run.one("pulumi:providers:kubernetes")
-    groups = {g.urn for g in run.of_type("eks:index:ManagedNodeGroup")}
-    assert groups <= set(provider.dependencies)
+    assert {g.urn for g in node_groups(run)} <= set(provider.dependencies)
+    assert pools_by_label(run)[OVERFLOW_POOL].urn not in provider.dependencies
 
 
 def test_add_ons_wait_for_the_reserved_pool_only(run):
@@ -225,3 +249,36 @@ def test_add_ons_wait_for_the_reserved_pool_only(run):
     for addon in run.of_type("aws:eks/addon:Addon"):
         assert reserved.urn in addon.dependencies, addon.name
         assert spot.urn not in addon.dependencies, addon.name
+
+
+def test_vpn_ranges_reach_the_private_api_endpoint_on_the_cluster_security_group():
+    sections = raw_sections("prod")
+    sections["cluster"]["vpnCidrs"] = ["10.200.0.0/16"]
+    run = run_stack("prod", overrides={"insight:cluster": sections["cluster"]})
+    (rule,) = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-vpn-" in r.name]
+    cluster = run.one("eks:index:Cluster")
+    assert cluster.inputs["endpointPrivateAccess"] is True
+    assert (rule.inputs["cidrIpv4"], rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "10.200.0.0/16",
+        "tcp",
+        443,
+        443,
+    )
+    # The group EKS made for the cluster (pulumi-eks' own are skipped), which the private endpoint's ENIs use.
+    assert cluster.urn in rule.property_dependencies["securityGroupId"] and rule.inputs["securityGroupId"].startswith("sg-")
+    assert not [r for r in declared("prod").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-vpn-" in r.name]
+
+
+def test_node_disks_use_a_customer_key_that_auto_scaling_may_use(run):
+    key = run.one("aws:kms/key:Key", "cluster-node-disks")
+    assert key.protect is key.retain_on_delete is (run.stack != "test")  # losing it makes every node volume unreadable
+    for lt in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true" and ebs["kmsKeyId"].startswith(f"arn:aws:kms:{run.settings.region}:")
+        assert key.urn in lt.property_dependencies["blockDeviceMappings"]  # this key's ARN, not another's
+    statements = {st["Sid"]: st for st in json.loads(key.inputs["policy"])["Statement"]}
+    role = f"arn:aws:iam::{run.settings.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    use, grant = statements["AutoScalingUsesTheKey"], statements["AutoScalingAttachesVolumes"]
+    assert use["Principal"] == grant["Principal"] == {"AWS": role}
+    assert {"kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"} <= set(use["Action"])
+    assert (grant["Action"], grant["Condition"]) == ("kms:CreateGrant", {"Bool": {"kms:GrantIsForAWSResource": True}})

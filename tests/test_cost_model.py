@@ -2,7 +2,7 @@
 
 import pytest
 
-from costing.model import NODE_GROUP, estimate, gib, volume_gib
+from costing.model import NODE_GROUP, estimate, gib, interface_endpoint_break_even_gb, volume_gib
 from costing.prices import MissingPrice, parse_prices
 from offline.runner import run_stack
 from settings import ConfigError
@@ -33,12 +33,15 @@ PRICES = parse_prices(
                 "secretMonthly": 0.4,
                 "webAclMonthly": 5.0,
                 "webAclRuleMonthly": 1.0,
+                "interfaceEndpointHourly": 0.01,
                 "perGb": {
                     "natProcessedGb": 0.05,
                     "internetEgressGb": 0.1,
                     "cloudfrontEgressGb": 0.1,
                     "s3StandardGbMonth": 0.02,
                     "logsIngestedGb": 0.5,
+                    "interfaceEndpointProcessedGb": 0.01,
+                    "flowLogsToS3Gb": 0.3,
                 },
             }
         },
@@ -222,6 +225,39 @@ def test_fixed_items_load_balancers_and_traffic():
     assert e.monthly == e.on_demand and e.stack_saving == 0  # no nodes: nothing for reservations or spot to save
     assert "data transfer out to the internet (set insight:cost.usage.internetEgressGb to price it)" in e.excluded
     assert "load balancer capacity units" in e.excluded
+
+
+S3_GATEWAY = {"vpcEndpointType": "Gateway", "serviceName": "com.amazonaws.xx-test-1.s3"}
+USAGE = {"natProcessedGb": 100, "logsIngestedGb": 10, "natS3Share": 0.6, "flowLogShare": 0.8}
+
+
+def test_the_s3_gateway_endpoint_takes_its_share_off_the_nat_for_free():
+    cost = CostConfig.model_validate({"spotDiscount": {}, "usage": USAGE})
+    with_endpoint = lines_of([make_record("network-s3", "aws:ec2/vpcEndpoint:VpcEndpoint", inputs=S3_GATEWAY)], cost=cost)
+    by_item = {line.item: line.monthly for line in with_endpoint.lines}
+    assert by_item["NAT data processed, 60% to S3 through the gateway endpoint: 60 GB"] == 0
+    assert by_item["NAT data processed: 40 GB"] == pytest.approx(40 * 0.05)
+    # No endpoint declared (or an interface one): every GB still goes through the NAT, whatever the share says.
+    interface = {**S3_GATEWAY, "vpcEndpointType": "Interface"}
+    for records in ([], [make_record("network-s3", "aws:ec2/vpcEndpoint:VpcEndpoint", inputs=interface)]):
+        by_item = {line.item: line.monthly for line in lines_of(records, cost=cost).lines}
+        assert by_item["NAT data processed: 100 GB"] == pytest.approx(100 * 0.05)
+
+
+def test_flow_logs_in_s3_are_priced_as_s3_delivery_not_cloudwatch_ingestion():
+    cost = CostConfig.model_validate({"spotDiscount": {}, "usage": USAGE})
+    to_s3 = make_record("network", "aws:ec2/flowLog:FlowLog", inputs={"logDestinationType": "s3"})
+    by_item = {line.item: line.monthly for line in lines_of([to_s3], cost=cost).lines}
+    assert by_item["CloudWatch Logs ingested, 80% VPC flow logs delivered to S3 (Parquet): 8 GB"] == pytest.approx(8 * 0.3)
+    assert by_item["CloudWatch Logs ingested: 2 GB"] == pytest.approx(2 * 0.5)
+    to_cloudwatch = make_record("network", "aws:ec2/flowLog:FlowLog", inputs={"logDestinationType": "cloud-watch-logs"})
+    by_item = {line.item: line.monthly for line in lines_of([to_cloudwatch], cost=cost).lines}
+    assert by_item["CloudWatch Logs ingested: 10 GB"] == pytest.approx(10 * 0.5)
+
+
+def test_an_interface_endpoint_pays_off_above_its_hours_over_the_per_gb_difference():
+    # 2 AZs x 0.01 $/h x 100 h = 2 $ a month; each GB saves 0.05 - 0.01 = 0.04 $: 50 GB.
+    assert interface_endpoint_break_even_gb(PRICES.region("xx-test-1"), 2, HOURS) == pytest.approx(50)
 
 
 def test_a_misspelt_usage_figure_is_rejected_naming_the_keys_allowed():

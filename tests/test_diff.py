@@ -230,8 +230,10 @@ def test_one_setting_changed_yields_exactly_that_change_where_it_applies(stack):
         return
     assert diff.summary() == "+0 ~1 -0"
     (change,) = diff.changes
-    assert change.type == "aws:cloudwatch/logGroup:LogGroup"
-    assert [(p.path, p.before, p.after) for p in change.properties] == [("retentionInDays", 365, 400)]
+    # Flow logs live in the logs bucket: their retention is the expiration of its flow-log lifecycle rule.
+    assert change.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    (prop,) = change.properties
+    assert (prop.before, prop.after) == (365, 400) and prop.path.endswith("expiration.days")
 
 
 FAKE_PREVIEW = """

@@ -173,7 +173,7 @@ def test_renaming_the_prod_assets_bucket_replaces_it_and_reaches_everything_buil
 
 def test_the_prod_node_pools_roll_on_a_launch_template_version_and_are_replaced_on_an_instance_type():
     records = declared("prod").records
-    (pool,) = [r for r in records if r.type == "eks:index:ManagedNodeGroup" and r.inputs["capacityType"] == "ON_DEMAND"]
+    (pool,) = [r for r in records if r.type == "eks:index:ManagedNodeGroup" and r.name.endswith("-reserved")]
     template = pool.inputs["launchTemplate"]
     _, rolled = _edited(records, pool.name, pool.type, {"launchTemplate": {**template, "version": "2"}})
     (update,) = diff_records("prod", records, rolled).changes

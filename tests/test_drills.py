@@ -167,3 +167,11 @@ def test_every_stack_passes_its_required_drills(stack):
     outcomes = simulate(run.records, run.settings)
     assert {"baseline", "zone-lost", "spot-wave", "rolling-update"} <= {o.drill for o in outcomes}
     assert failures(run.tier, outcomes) == []
+
+
+def test_prods_spot_wave_reschedules_every_pod_on_on_demand_overflow_nodes():
+    """Without the overflow pool, 10 app pods stay pending while spot is gone (the reserved pool is fixed)."""
+    run = run_stack("prod")
+    assert isinstance(run.settings, StackConfig)
+    (wave,) = [o for o in simulate(run.records, run.settings) if o.drill == "spot-wave"]
+    assert wave.pending == [] and wave.nodes_added > 0

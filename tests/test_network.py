@@ -48,12 +48,30 @@ def test_private_routes_go_through_nat_and_public_through_igw(run):
     assert len(run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == 2 * EXPECTED[run.stack][0]
 
 
-def test_flow_logs_capture_all_traffic(run):
+def test_flow_logs_go_to_the_logs_bucket_in_parquet(run):
+    from components.aws.storage import FLOW_LOG_PREFIX
+
     flow = run.one("aws:ec2/flowLog:FlowLog")
     assert flow.inputs["trafficType"] == "ALL"
-    group = run.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
-    assert group.inputs["retentionInDays"] == {"test": 30, "staging": 90, "prod": 365}[run.stack]
+    assert flow.inputs["logDestinationType"] == "s3"
+    logs_bucket = run.one("aws:s3/bucket:Bucket", "storage-logs")
+    assert flow.inputs["logDestination"] == f"arn:aws:s3:::{logs_bucket.inputs['bucket']}/{FLOW_LOG_PREFIX}/"
+    assert flow.inputs["destinationOptions"]["fileFormat"] == "parquet"
+    assert "iamRoleArn" not in flow.inputs  # S3 delivery uses the bucket policy, not a role
+    # Created once the bucket policy admits the delivery service (the policy test: tests/test_storage.py).
+    assert run.one("aws:s3/bucketPolicy:BucketPolicy", "storage-logs").urn in flow.dependencies
+    assert not [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if "flow" in g.name]
+    assert not [r for r in run.of_type("aws:iam/role:Role") if "flow" in r.name]
     assert run.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs.get("ingress") in (None, [])
+
+
+def test_s3_gateway_endpoint_on_every_private_route_table(run):
+    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "network-s3")
+    region = run.settings.region
+    assert (endpoint.inputs["serviceName"], endpoint.inputs["vpcEndpointType"]) == (f"com.amazonaws.{region}.s3", "Gateway")
+    private = [t for t in run.of_type("aws:ec2/routeTable:RouteTable") if "-private-" in t.name]
+    assert len(endpoint.inputs["routeTableIds"]) == len(private) == EXPECTED[run.stack][0]
+    assert {t.urn for t in private} <= set(endpoint.property_dependencies["routeTableIds"])
 
 
 def test_vpc_protected_outside_test(run):

@@ -337,7 +337,7 @@ def test_controllers_run_with_their_own_irsa_roles() -> None:
     assert lbc["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("-lbc")
     autoscaler = values["cluster-autoscaler"]
     assert autoscaler["extraArgs"]["expander"] == "priority"
-    assert autoscaler["expanderPriorities"] == {"50": [".*spot.*"], "10": [".*reserved.*"]}
+    assert autoscaler["expanderPriorities"] == {"50": [".*spot.*"], "30": [".*overflow.*"], "10": [".*reserved.*"]}
     trust = run.one("aws:iam/role:Role", "platform-controllers-autoscaler").inputs["assumeRolePolicy"]
     assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust
 

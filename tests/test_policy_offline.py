@@ -64,7 +64,7 @@ def test_preview_exits_1_naming_rule_and_resource(monkeypatch, tmp_path, capsys)
     )
     assert all(line.split(" ", 1)[0] in RULE_BY_ID for line in err[:-1])
     assert err[-1] == "[1/1] staging: exit 1, a mandatory policy is violated (above); the files are still written"
-    assert "`eks-imdsv2` | mandatory | **violated** (2)" in (tmp_path / "staging" / "summary.md").read_text()
+    assert "`eks-imdsv2` | mandatory | **violated** (3)" in (tmp_path / "staging" / "summary.md").read_text()
 
 
 def test_advisory_violations_are_reported_but_do_not_fail(monkeypatch):

@@ -32,7 +32,7 @@ def test_resources_json_records_the_whole_graph(build, stack):
 def test_summary_counts_and_tree(build, stack):
     summary = (build / stack / "summary.md").read_text()
     assert summary.startswith(f"# Offline preview of stack `{stack}`")
-    assert "| `eks:index:ManagedNodeGroup` | 2 |" in summary
+    assert "| `eks:index:ManagedNodeGroup` | 3 |" in summary  # reserved, spot, on-demand overflow
     assert "  - **network** `insight:network:Network`" in summary
     assert "  - **cluster** `insight:cluster:Cluster`" in summary
 

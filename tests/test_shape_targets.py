@@ -51,3 +51,9 @@ def test_summary_shows_cost_and_deploy_time(run: Run):
     )
     assert f"| **total** | | **{money(e.monthly)}** | **{money(e.on_demand)}** |" in summary
     assert "## Deploy time estimate (greenfield `pulumi up`)" in summary and "Avoidable serialisation" in summary
+
+
+def test_the_overflow_pool_costs_nothing_at_rest(run: Run):
+    """It rests at zero nodes: the estimate (nodes at their desired size) pays nothing for it, either way."""
+    lines = [line for line in stack_estimate(run).lines if line.item.startswith("overflow pool:")]
+    assert [(line.monthly, line.on_demand) for line in lines] == [(0, 0)]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.aws.storage import CDN_LOG_PREFIX, LOAD_BALANCER_LOG_PREFIX, S3_ACCESS_LOG_PREFIX, TLS_MIN_VERSION
+from components.aws.storage import CDN_LOG_PREFIX, FLOW_LOG_PREFIX, LOAD_BALANCER_LOG_PREFIX, S3_ACCESS_LOG_PREFIX, TLS_MIN_VERSION
 from settings.edge import StorageConfig
 
 from .conftest import declared
@@ -82,6 +82,9 @@ def test_versioning_and_lifecycle(run, purpose):
     if purpose == "logs":
         assert rules["age-logs"]["transitions"] == [{"days": 30, "storageClass": "STANDARD_IA"}]
         assert rules["age-logs"]["expiration"] == {"days": LOG_DAYS[run.stack]}
+        flow = rules["expire-flow-logs"]  # insight:network.flowLogsRetentionDays (the earlier expiration applies)
+        assert flow["filter"] == {"prefix": f"{FLOW_LOG_PREFIX}/"}
+        assert flow["expiration"] == {"days": run.settings.network.flow_logs_retention_days}
     if purpose == "backups":
         assert rules["expire-backups"]["expiration"] == {"days": BACKUP_DAYS[run.stack]}
     if purpose == "assets":
@@ -116,6 +119,8 @@ def test_logs_bucket_admits_each_log_producer_under_its_prefix(run):
     for sid, prefix, source in (
         ("LoadBalancerAccessLogs", LOAD_BALANCER_LOG_PREFIX, f"arn:aws:logs:{region}:{account}:*"),
         ("CloudFrontAccessLogs", CDN_LOG_PREFIX, f"arn:aws:logs:us-east-1:{account}:delivery-source:*"),
+        # VPC flow logs write under <prefix>/AWSLogs/<account>/ (components/aws/network.py).
+        ("VpcFlowLogs", f"{FLOW_LOG_PREFIX}/AWSLogs/{account}", f"arn:aws:logs:{region}:{account}:*"),
     ):
         vended = statement(policy, sid)
         assert vended["Principal"] == {"Service": "delivery.logs.amazonaws.com"}

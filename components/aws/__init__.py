@@ -37,9 +37,29 @@ class AwsLayer:
         # CloudFront's certificate, web ACL and log delivery, and Route53 query logs, live in us-east-1.
         us_east_1 = regional_provider("aws-us-east-1", "us-east-1", cfg)
 
+        self.storage = storage = Storage(
+            "storage",
+            StorageArgs(
+                environment=cfg.environment,
+                account_id=cfg.account_id,
+                region=cfg.region,
+                config=cfg.edge.storage,
+                flow_log_retention_days=cfg.network.flow_logs_retention_days,
+                protect=cfg.protected,
+                lock_backups=cfg.policy.locked_backups,
+            ),
+            aws_opts,
+        )
         self.network = network = Network(
             "network",
-            NetworkArgs(config=cfg.network, region=cfg.region, cluster_name=cfg.cluster_name, protect=cfg.protected),
+            NetworkArgs(
+                config=cfg.network,
+                region=cfg.region,
+                cluster_name=cfg.cluster_name,
+                logs_bucket_arn=storage.logs_bucket_arn,
+                logs_bucket_policy=storage.logs_policy,
+                protect=cfg.protected,
+            ),
             aws_opts,
         )
         self.cluster = cluster = Cluster(
@@ -56,18 +76,6 @@ class AwsLayer:
                 stack_tags=stack_tags(cfg),
                 log_retention_days=cfg.cluster.log_retention_days,
                 protect=cfg.protected,
-            ),
-            aws_opts,
-        )
-        self.storage = storage = Storage(
-            "storage",
-            StorageArgs(
-                environment=cfg.environment,
-                account_id=cfg.account_id,
-                region=cfg.region,
-                config=cfg.edge.storage,
-                protect=cfg.protected,
-                lock_backups=cfg.policy.locked_backups,
             ),
             aws_opts,
         )

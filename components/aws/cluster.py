@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
-from settings.scheduling import POOL_LABEL, SPOT_TAINT_KEY
+from settings.scheduling import OVERFLOW_POOL, POOL_LABEL, SPOT_TAINT_KEY
 
 from .iam import account_administers_key, assume_role_policy, irsa_role
 from .tagging import component_tags
@@ -114,6 +114,30 @@ def key_policy(account_id: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id)]})
 
 
+def node_disk_key_policy(account_id: str) -> str:
+    """The account administers the key; EC2 Auto Scaling's service-linked role, which launches the node groups'
+    instances, may use it and attach it to their volumes (the grants AWS documents for encrypted volumes)."""
+    auto_scaling = {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"}
+    use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                account_administers_key(account_id),
+                {"Sid": "AutoScalingUsesTheKey", "Effect": "Allow", "Principal": auto_scaling, "Action": use, "Resource": "*"},
+                {
+                    "Sid": "AutoScalingAttachesVolumes",
+                    "Effect": "Allow",
+                    "Principal": auto_scaling,
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+                },
+            ],
+        }
+    )
+
+
 class Cluster(pulumi.ComponentResource):
     name: str
     kubeconfig: pulumi.Output[str]
@@ -193,12 +217,36 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
+        # People reach the API through the VPN on the private endpoint; the public one admits only CI.
+        for cidr in cfg.vpn_cidrs:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-vpn-{cidr.with_prefixlen.replace('/', '-')}",
+                security_group_id=self.cluster.cluster_security_group_id,
+                cidr_ipv4=str(cidr),
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="VPN users to the private Kubernetes API endpoint",
+                tags=tags,
+                opts=child,
+            )
+
         node_role = aws.iam.Role(f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags, opts=child)
         attachments = [
             aws.iam.RolePolicyAttachment(f"{name}-node-{i}", role=node_role.name, policy_arn=arn, opts=child)
             for i, arn in enumerate(NODE_POLICIES)
         ]
         pools = args.node_pools
+        self._disk_key = aws.kms.Key(
+            f"{name}-node-disks",
+            description=f"Root volumes of the {args.name} nodes",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=node_disk_key_policy(args.account_id),
+            tags=tags,
+            # Deleting it would leave every node volume unreadable: kept like the secrets key.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
         reserved_type = pools.reserved.reservation.instance_type
         self.reserved = eks.ManagedNodeGroup(
             f"{name}-reserved",
@@ -242,6 +290,29 @@ class Cluster(pulumi.ComponentResource):
             taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
             launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": "spot"}),
             tags={**tags, "pool": "spot"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+        # A spot drought: the autoscaler falls back to on-demand nodes of the same types (EXPANDER_PRIORITIES in
+        # components/k8s/platform/controllers.py). Same taint as spot, so only spot-tolerant pods land here; it rests
+        # at zero nodes (nothing to pay) and grows at most to the spot pool's size. Nothing waits for it.
+        self.overflow = eks.ManagedNodeGroup(
+            f"{name}-overflow",
+            cluster=self.cluster,
+            node_role=node_role,
+            capacity_type="ON_DEMAND",
+            instance_types=spot_types,
+            ami_type=ami_type(spot_types[0]),
+            version=cfg.kubernetes_version,
+            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=0, max_size=pools.spot.max_size),
+            ignore_scaling_changes=True,
+            subnet_ids=args.private_subnet_ids,
+            labels={POOL_LABEL: OVERFLOW_POOL},
+            taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
+            launch_template=self._launch_template(
+                f"{name}-{OVERFLOW_POOL}", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": OVERFLOW_POOL}
+            ),
+            tags={**tags, "pool": OVERFLOW_POOL},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
         node_groups = [self.reserved, self.spot]
@@ -306,7 +377,7 @@ class Cluster(pulumi.ComponentResource):
         return release.insecure_value
 
     def _launch_template(self, name: str, disk_gib: int, tags: dict[str, str]) -> aws.eks.NodeGroupLaunchTemplateArgs:
-        """IMDSv2 only, encrypted gp3 root volume, no key pair (no SSH), no public address."""
+        """IMDSv2 only, gp3 root volume encrypted with the node-disk key, no key pair (no SSH), no public address."""
         template = aws.ec2.LaunchTemplate(
             name,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -316,7 +387,11 @@ class Cluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        volume_size=disk_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        kms_key_id=self._disk_key.arn,
+                        delete_on_termination="true",
                     ),
                 )
             ],

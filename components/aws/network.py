@@ -1,6 +1,5 @@
-"""The VPC: public and private subnets in every AZ, NAT egress, flow logs, and the tags EKS discovers."""
+"""The VPC: public and private subnets in every AZ, NAT egress, the S3 gateway endpoint, flow logs, and the tags EKS discovers."""
 
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -9,7 +8,7 @@ import pulumi_aws as aws
 from components.outputs import register_declared
 from settings.network import NetworkConfig, nat_gateway_count, plan_subnets, select_azs
 
-from .iam import assume_role_policy
+from .storage import FLOW_LOG_PREFIX
 from .tagging import component_tags
 
 
@@ -18,6 +17,9 @@ class NetworkArgs:
     config: NetworkConfig
     region: str
     cluster_name: str
+    # Flow logs go to the logs bucket (components/aws/storage.py), once its policy admits them.
+    logs_bucket_arn: pulumi.Input[str]
+    logs_bucket_policy: pulumi.Resource
     protect: bool
 
 
@@ -95,6 +97,7 @@ class Network(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
+        private_tables = []
         for i, (p, subnet) in enumerate(zip(plan, private_subnets, strict=False)):
             # With one NAT every AZ egresses through it; per-AZ NATs keep an AZ outage local.
             nat = nats[i % len(nats)]
@@ -106,49 +109,35 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(f"{name}-private-{p.az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
-
-        self._flow_logs(name, vpc, cfg.flow_logs_retention_days, tags)
+            private_tables.append(rt)
+        # S3 in the region (ECR image layers, snapshots, dumps, log delivery) skips the NAT's per-GB processing: a
+        # gateway endpoint is free and adds a prefix-list route to each private table.
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in private_tables],
+            tags={**tags, "Name": f"{name}-s3"},
+            opts=child,
+        )
+        # Parquet in S3: cheaper per GB than CloudWatch Logs ingestion and read in place by Athena.
+        aws.ec2.FlowLog(
+            name,
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=pulumi.Output.concat(args.logs_bucket_arn, f"/{FLOW_LOG_PREFIX}/"),
+            destination_options=aws.ec2.FlowLogDestinationOptionsArgs(
+                file_format="parquet", hive_compatible_partitions=True, per_hour_partition=True
+            ),
+            max_aggregation_interval=600,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.logs_bucket_policy]),
+        )
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
         self.availability_zones = [p.az for p in plan]
         register_declared(self)
-
-    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int, tags: dict[str, str]) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=retention_days, tags=tags, opts=child)
-        role = aws.iam.Role(
-            f"{name}-flow-logs", assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"), tags=tags, opts=child
-        )
-        policy = aws.iam.Policy(
-            f"{name}-flow-logs",
-            policy=group.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
-                    }
-                )
-            ),
-            tags=tags,
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(f"{name}-flow-logs", role=role.name, policy_arn=policy.arn, opts=child)
-        aws.ec2.FlowLog(
-            name,
-            vpc_id=vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=group.arn,
-            iam_role_arn=role.arn,
-            max_aggregation_interval=60,
-            tags=tags,
-            opts=child,
-        )

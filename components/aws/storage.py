@@ -24,6 +24,7 @@ TLS_MIN_VERSION = 1.2
 S3_ACCESS_LOG_PREFIX = "s3"
 LOAD_BALANCER_LOG_PREFIX = "nlb"  # AppService writes under nlb/<service>/
 CDN_LOG_PREFIX = "cloudfront"
+FLOW_LOG_PREFIX = "vpc-flow-logs"  # the VPC's flow logs (components/aws/network.py), Parquet under AWSLogs/<account>/
 # CloudFront delivers logs through CloudWatch Logs' vended delivery, whose sources live in us-east-1.
 CDN_LOG_DELIVERY_REGION = "us-east-1"
 
@@ -38,6 +39,7 @@ class StorageArgs:
     account_id: str
     region: str
     config: StorageConfig
+    flow_log_retention_days: int  # insight:network.flowLogsRetentionDays, applied to the flow-log prefix
     # Protect and retain the irreplaceable buckets (assets, backups, logs) and their key.
     protect: bool
     # Object Lock (governance mode) on the backups bucket for its retention (the tier's locked_backups).
@@ -116,6 +118,7 @@ def log_delivery_grants(bucket_arn: str, account_id: str, region: str) -> list[d
         },
         vended("LoadBalancerAccessLogs", LOAD_BALANCER_LOG_PREFIX, f"arn:aws:logs:{region}:{account_id}:*"),
         vended("CloudFrontAccessLogs", CDN_LOG_PREFIX, f"arn:aws:logs:{CDN_LOG_DELIVERY_REGION}:{account_id}:delivery-source:*"),
+        vended("VpcFlowLogs", f"{FLOW_LOG_PREFIX}/AWSLogs/{account_id}", f"arn:aws:logs:{region}:{account_id}:*"),
     ]
 
 
@@ -140,8 +143,11 @@ def key_policy(account_id: str) -> str:
     )
 
 
-def lifecycle_rules(purpose: str, cfg: StorageConfig) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
-    """Every bucket drops old versions and abandoned uploads; logs move to IA and expire; backups expire."""
+def lifecycle_rules(purpose: str, cfg: StorageConfig, flow_log_days: int) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """Every bucket drops old versions and abandoned uploads; logs move to IA and expire; backups expire.
+
+    Flow logs keep their own retention; where two expirations overlap S3 applies the earlier one.
+    """
     rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
         {
             "id": "expire-noncurrent-versions",
@@ -166,6 +172,14 @@ def lifecycle_rules(purpose: str, cfg: StorageConfig) -> list[aws.s3.BucketLifec
                 "filter": {"prefix": ""},
                 "transitions": [{"days": cfg.log_transition_days, "storage_class": "STANDARD_IA"}],
                 "expiration": {"days": cfg.log_retention_days},
+            }
+        )
+        rules.append(
+            {
+                "id": "expire-flow-logs",
+                "status": "Enabled",
+                "filter": {"prefix": f"{FLOW_LOG_PREFIX}/"},
+                "expiration": {"days": flow_log_days},
             }
         )
     if purpose == "backups":
@@ -301,7 +315,7 @@ class Storage(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=bucket.id,
-            rules=lifecycle_rules(purpose, args.config),
+            rules=lifecycle_rules(purpose, args.config, args.flow_log_retention_days),
             # Lifecycle rules on versions need versioning in place first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )

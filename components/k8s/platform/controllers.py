@@ -21,8 +21,8 @@ LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 # Its published IAM policy, derived into published/ by tools/derive_controller_policies.py.
 LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
-# Spot first; the reserved pool only when no spot capacity can be had (higher number wins).
-EXPANDER_PRIORITIES = {50: [".*spot.*"], 10: [".*reserved.*"]}
+# Spot first; in a spot drought the on-demand overflow pool, then the reserved pool (higher number wins).
+EXPANDER_PRIORITIES = {50: [".*spot.*"], 30: [".*overflow.*"], 10: [".*reserved.*"]}
 
 
 # Where the declared policy grants less than the published one: action -> why that is safe. None today.
