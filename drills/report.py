@@ -62,6 +62,8 @@ HEADER = (
 
 def drills_line(tier: str, outcomes: list[Outcome]) -> str:
     """The preview's one terminal line: how many drills ran and how they ended."""
+    if not outcomes:
+        return "none (no node pools of the stack's own to drill)"
     statuses = [_status(tier, o) for o in outcomes]
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("survives", "known limit", "fails (not required)", "fails") if s in statuses)
     return f"{len(outcomes)} run: {counts}"

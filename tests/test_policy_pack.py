@@ -121,3 +121,4 @@ def test_the_packs_tier_table_agrees_with_the_programs():
             tier.lb_deletion_protection,
         ), name
         assert dict(mirror.severity) == dict(tier.severity), name
+        assert mirror.aws == tier.aws, name

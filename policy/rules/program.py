@@ -25,13 +25,15 @@ class PackTier:
     quorum_replicas: int
     lb_deletion_protection: bool
     severity: Mapping[RuleClass, Severity]
+    # The stack declares its own storage classes (the AWS tiers); False: the customer's cluster provides them.
+    aws: bool = True
 
 
 TIERS: Mapping[str, PackTier] = {
     "test": PackTier("test", 2, 1, False, {"everywhere": "mandatory", "review": "advisory", "production": "advisory", "protection": "disabled", "retention": "disabled"}),
     "staging": PackTier("staging", 2, 1, False, {"everywhere": "mandatory", "review": "advisory", "production": "advisory", "protection": "mandatory", "retention": "advisory"}),
     "prod": PackTier("prod", 3, 3, True, {"everywhere": "mandatory", "review": "advisory", "production": "mandatory", "protection": "mandatory", "retention": "mandatory"}),
-    "onprem": PackTier("onprem", 1, 1, False, {"everywhere": "mandatory", "review": "advisory", "production": "advisory", "protection": "mandatory", "retention": "mandatory"}),
+    "onprem": PackTier("onprem", 1, 1, False, {"everywhere": "mandatory", "review": "advisory", "production": "advisory", "protection": "mandatory", "retention": "mandatory"}, aws=False),
 }  # fmt: skip
 STRICTEST = "prod"
 
