@@ -39,9 +39,26 @@ STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
 SECRET_KEYS: frozenset[str] = frozenset({"sentryDsn", "datadogApiKey", "dockerHubCredentials", *ONPREM_SECRET_KEYS})
 
 
-class StackConfig(Section):
+class TieredStack(Section):
+    """What every stack is: its name and its tier, and what follows from them."""
+
     environment: str = Field(description="the stack's name: it names the cluster, buckets and repositories")
     tier: TierName = Field(description="what the stack must be: one of the tiers of settings/tiers.py")
+
+    @property
+    def cluster_name(self) -> str:
+        return f"{PROJECT}-{self.environment}"
+
+    @property
+    def policy(self) -> TierPolicy:
+        return tier_policy(self.tier)
+
+    @property
+    def protected(self) -> bool:
+        return self.policy.protected
+
+
+class StackConfig(TieredStack):
     region: str = Field(description="the AWS region the stack lives in")
     # [0-9]: \d accepts other scripts' digits.
     account_id: str = Field(pattern=r"^[0-9]{12}$", description="the one AWS account this stack may touch")
@@ -53,39 +70,13 @@ class StackConfig(Section):
     platform: PlatformConfig = Field(description="the data and observability tier")
     edge: EdgeConfig = Field(description="DNS zone, certificates, CDN, bucket and registry retention")
 
-    @property
-    def cluster_name(self) -> str:
-        return f"{PROJECT}-{self.environment}"
 
-    @property
-    def policy(self) -> TierPolicy:
-        return tier_policy(self.tier)
-
-    @property
-    def protected(self) -> bool:
-        return self.policy.protected
-
-
-class OnpremStackConfig(Section):
+class OnpremStackConfig(TieredStack):
     """A stack on a cluster the customer runs: the Kubernetes layer only, no AWS section."""
 
-    environment: str = Field(description="the stack's name")
-    tier: TierName = Field(description="the onprem tier (settings/tiers.py)")
     release: ReleaseConfig = Field(description="the final release this stack runs")
     platform: PlatformConfig = Field(description="the data and observability tier")
     onprem: OnpremConfig = Field(description="what the customer's cluster provides")
-
-    @property
-    def cluster_name(self) -> str:
-        return f"{PROJECT}-{self.environment}"
-
-    @property
-    def policy(self) -> TierPolicy:
-        return tier_policy(self.tier)
-
-    @property
-    def protected(self) -> bool:
-        return self.policy.protected
 
 
 AnyStackConfig = StackConfig | OnpremStackConfig

@@ -10,6 +10,7 @@ import copy
 import ipaddress
 import math
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -218,14 +219,19 @@ def test_claims_are_judged_by_their_storage_class(claimed: str | None, reclaim: 
 @PROPERTY
 @given(reclaim=st.sampled_from(["Retain", "Delete", None]))
 def test_on_a_customers_cluster_only_the_classes_the_stack_declares_are_judged(reclaim: str | None) -> None:
-    """The customer's class (undeclared) is theirs to keep; a class the stack declares is judged everywhere."""
+    """The customer's class (undeclared) is theirs to keep; a class the stack declares is judged everywhere.
+    Resources carry their stack's tier, as the offline preview and the pack (INSIGHT_TIER) set it."""
     rule = [RULE_BY_ID["data-claims-retained"]]
+
+    def on(tier: str, *resources: Resource) -> list[Resource]:
+        return [replace(r, tier=tier) for r in resources]
+
     customers = {**STS.inputs["spec"], "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "standard"}}]}
-    assert evaluate([changed(STS, spec=customers)], "onprem", rule) == []
-    assert evaluate([changed(STS, spec=customers)], "prod", rule)  # the same claim on an AWS tier: flagged
+    assert evaluate(on("onprem", changed(STS, spec=customers)), "onprem", rule) == []
+    assert evaluate(on("prod", changed(STS, spec=customers)), "prod", rule)  # the same claim on an AWS tier: flagged
     declared = changed(STORAGE_CLASS, reclaimPolicy=reclaim)
     ours = {**STS.inputs["spec"], "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "data"}}]}
-    assert bool(evaluate([declared, changed(STS, spec=ours)], "onprem", rule)) == (reclaim != "Retain")
+    assert bool(evaluate(on("onprem", declared, changed(STS, spec=ours)), "onprem", rule)) == (reclaim != "Retain")
 
 
 # -- data-storage-class: a class may delete its volumes only when nothing but pods' ephemeral volumes names it.
