@@ -247,73 +247,49 @@ class Cluster(pulumi.ComponentResource):
             # Deleting it would leave every node volume unreadable: kept like the secrets key.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
-        reserved_type = pools.reserved.reservation.instance_type
-        self.reserved = eks.ManagedNodeGroup(
-            f"{name}-reserved",
-            cluster=self.cluster,
-            node_role=node_role,
-            capacity_type="ON_DEMAND",
-            instance_types=[reserved_type],
-            ami_type=ami_type(reserved_type),
-            version=cfg.kubernetes_version,
-            release_version=self._ami_release(cfg.kubernetes_version, reserved_type),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pools.reserved.min_size, desired_size=pools.reserved.desired_size, max_size=pools.reserved.max_size
-            ),
-            subnet_ids=args.private_subnet_ids,
-            labels={POOL_LABEL: "reserved"},
-            launch_template=self._launch_template(
-                f"{name}-reserved", pools.reserved.disk_gib, {**args.stack_tags, **tags, "pool": "reserved"}
-            ),
-            tags={**tags, "pool": "reserved"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
-        )
-        if pools.reserved.capacity_reservation:
-            self._capacity_reservations(name, reserved_type, pools.reserved.reservation.count, args.availability_zones, tags)
-        spot_types = pools.spot.instance_types
-        self.spot = eks.ManagedNodeGroup(
-            f"{name}-spot",
-            cluster=self.cluster,
-            node_role=node_role,
-            capacity_type="SPOT",
-            instance_types=spot_types,
-            ami_type=ami_type(spot_types[0]),
-            version=cfg.kubernetes_version,
-            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pools.spot.min_size, desired_size=pools.spot.desired_size, max_size=pools.spot.max_size
-            ),
-            # The cluster-autoscaler owns the size from here on.
-            ignore_scaling_changes=True,
-            subnet_ids=args.private_subnet_ids,
-            labels={POOL_LABEL: "spot"},
-            taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
-            launch_template=self._launch_template(f"{name}-spot", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": "spot"}),
-            tags={**tags, "pool": "spot"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        spot_taint = [aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")]
+
+        def node_group(
+            pool: str, capacity: str, types: list[str], size: tuple[int, int, int], disk_gib: int, *, spot_tolerant: bool
+        ) -> eks.ManagedNodeGroup:
+            """One pool: its label, its launch template (IMDSv2, encrypted disk, stack tags), the cluster's version."""
+            return eks.ManagedNodeGroup(
+                f"{name}-{pool}",
+                cluster=self.cluster,
+                node_role=node_role,
+                capacity_type=capacity,
+                instance_types=types,
+                ami_type=ami_type(types[0]),
+                version=cfg.kubernetes_version,
+                release_version=self._ami_release(cfg.kubernetes_version, types[0]),
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=size[0], desired_size=size[1], max_size=size[2]),
+                # Spot-tolerant pools belong to the cluster-autoscaler: it owns their size from here on.
+                ignore_scaling_changes=True if spot_tolerant else None,
+                subnet_ids=args.private_subnet_ids,
+                labels={POOL_LABEL: pool},
+                # Only pods that tolerate the spot taint land on spot (and overflow) nodes.
+                taints=spot_taint if spot_tolerant else None,
+                launch_template=self._launch_template(f"{name}-{pool}", disk_gib, {**args.stack_tags, **tags, "pool": pool}),
+                tags={**tags, "pool": pool},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            )
+
+        reserved, spot = pools.reserved, pools.spot
+        reserved_type = reserved.reservation.instance_type
+        self.reserved = node_group(
+            "reserved", "ON_DEMAND", [reserved_type], (reserved.min_size, reserved.desired_size, reserved.max_size), reserved.disk_gib,
+            spot_tolerant=False,
+        )  # fmt: skip
+        if reserved.capacity_reservation:
+            self._capacity_reservations(name, reserved_type, reserved.reservation.count, args.availability_zones, tags)
+        self.spot = node_group(
+            "spot", "SPOT", spot.instance_types, (spot.min_size, spot.desired_size, spot.max_size), spot.disk_gib, spot_tolerant=True
         )
         # A spot drought: the autoscaler falls back to on-demand nodes of the same types (EXPANDER_PRIORITIES in
         # components/k8s/platform/controllers.py). Same taint as spot, so only spot-tolerant pods land here; it rests
         # at zero nodes (nothing to pay) and grows at most to the spot pool's size. Nothing waits for it.
-        self.overflow = eks.ManagedNodeGroup(
-            f"{name}-overflow",
-            cluster=self.cluster,
-            node_role=node_role,
-            capacity_type="ON_DEMAND",
-            instance_types=spot_types,
-            ami_type=ami_type(spot_types[0]),
-            version=cfg.kubernetes_version,
-            release_version=self._ami_release(cfg.kubernetes_version, spot_types[0]),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=0, max_size=pools.spot.max_size),
-            ignore_scaling_changes=True,
-            subnet_ids=args.private_subnet_ids,
-            labels={POOL_LABEL: OVERFLOW_POOL},
-            taints=[aws.eks.NodeGroupTaintArgs(key=SPOT_TAINT_KEY, value="true", effect="NO_SCHEDULE")],
-            launch_template=self._launch_template(
-                f"{name}-{OVERFLOW_POOL}", pools.spot.disk_gib, {**args.stack_tags, **tags, "pool": OVERFLOW_POOL}
-            ),
-            tags={**tags, "pool": OVERFLOW_POOL},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        self.overflow = node_group(
+            OVERFLOW_POOL, "ON_DEMAND", spot.instance_types, (0, 0, spot.max_size), spot.disk_gib, spot_tolerant=True
         )
         node_groups = [self.reserved, self.spot]
 
