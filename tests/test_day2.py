@@ -59,10 +59,10 @@ def plan(stack: str, base: list[Record], head: list[Record]) -> Plan:
 
 
 def provider_forces_replacement(record: Record, path: str, provider_inputs: dict[str, Any]) -> bool:
+    """Whether a change at `path` replaces `record` under a Kubernetes provider with `provider_inputs`."""
     provider = make_record("k8s", "pulumi:providers:kubernetes", inputs=provider_inputs)
-    return path in replace_paths(replace(record, provider=f"{provider.urn}::id"), providers_of([provider])) or any(
-        path.startswith(p + ".") for p in replace_paths(replace(record, provider=f"{provider.urn}::id"), providers_of([provider]))
-    )
+    paths = replace_paths(replace(record, provider=f"{provider.urn}::id"), providers_of([provider]))
+    return any(path == p or path.startswith(f"{p}.") for p in paths)
 
 
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
