@@ -9,8 +9,10 @@ reads from the operator's `.env` (listed, without values, in `.env.example`); sc
 read them from the environment (`$$NAME` in the Compose file is a literal `$NAME` for the container's shell).
 """
 
+import hashlib
 import json
 import re
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +21,8 @@ import yaml
 
 from catalog import SECRET_ENV, Address, Catalog, Placement, ServiceSpec
 from settings import OnpremStackConfig, versions
-from settings.platform import ResourcesConfig
+from settings.platform import ElasticsearchConfig, ResourcesConfig
+from settings.retention import retention_requests
 
 ES_PORT, LOGSTASH_PORT, LOGSTASH_API_PORT, KIBANA_PORT = 9200, 5000, 9600, 5601
 ZIPKIN_PORT, PROMETHEUS_PORT = 9411, 9090
@@ -27,6 +30,7 @@ AMQP_PORT, RABBITMQ_METRICS_PORT = 5672, 15692
 MONGODB_PORT, REDIS_PORT = 27017, 6379
 EDGE_PORT, EDGE_HEALTH_PORT = 8443, 8404  # HAProxy runs as a non-root user: no port below 1024 in the container
 HTTPS_HOST_PORT = 443
+CONFIG_DIR = "/etc/insight"  # as on the cluster (components/k8s/apps/workload.py)
 MONGODB_REPLICA_SET = "mongodb"  # the services' connection string names it (services/apps/*.conf)
 
 # Where the infra systems answer on the Compose network (the cluster's are in settings/endpoints.py).
@@ -104,12 +108,61 @@ def healthy(*names: str) -> dict[str, dict[str, str]]:
     return {name: {"condition": "service_healthy"} for name in sorted(names)}
 
 
+def completed(*names: str) -> dict[str, dict[str, str]]:
+    return {name: {"condition": "service_completed_successfully"} for name in sorted(names)}
+
+
 def _base(image: str, ports: list[int]) -> dict[str, Any]:
     return {"image": image, "restart": "unless-stopped", "expose": [str(p) for p in ports], "logging": LOG_ROTATION}
 
 
+ES_SETUP = "elasticsearch-setup"
+ES_SETUP_SCRIPT = "config/elasticsearch/setup.sh"
+SCRIPT_HASH_LABEL = "io.insight.script-sha256"
+
+
+def elasticsearch_setup_script(cfg: ElasticsearchConfig) -> str:
+    """The retention requests the cluster's setup Job sends (settings/retention.py), as idempotent PUTs.
+
+    `curl -f` turns a refusal (4xx, or 5xx after the retries) into a non-zero exit: the setup service fails, and
+    Logstash and Zipkin, which wait for it to complete, do not start writing without the policies."""
+    lines = [
+        "#!/bin/sh",
+        f"# Rendered by onprem/compose.py: log and span retention, {cfg.retention_days} days (platform.elasticsearch.retentionDays).",
+        "set -eu",
+        f"ES=http://elasticsearch:{ES_PORT}",
+        "put() {",
+        '  echo "PUT $1"',
+        '  curl -fsS --retry 5 --retry-connrefused --retry-delay 5 -u "elastic:$ELASTIC_PASSWORD" \\',
+        '    -X PUT "$ES/$1" -H \'Content-Type: application/json\' -d "$2"',
+        "  echo",
+        "}",
+    ]
+    lines += [f"put {shlex.quote(path)} {shlex.quote(json.dumps(body))}" for path, body in retention_requests(cfg)]
+    return "\n".join(lines) + "\n"
+
+
+def elasticsearch_setup_service(script: str) -> dict[str, Any]:
+    """A one-shot service: it runs the setup script once Elasticsearch is healthy and exits; Docker restarts it only
+    on failure. `docker compose up` starts it again every time (an exited dependency is started like any other
+    container); the script's hash in a label also re-creates it when the policy changes."""
+    mount = f"{CONFIG_DIR}/elasticsearch/setup.sh"
+    return {
+        "image": f"docker.elastic.co/elasticsearch/elasticsearch:{versions.ELASTIC_STACK_VERSION}",  # has curl: no image to pin
+        "restart": "on-failure",
+        "entrypoint": ["sh", mount],
+        "environment": {"ELASTIC_PASSWORD": required("ELASTIC_PASSWORD")},
+        "volumes": [f"./{ES_SETUP_SCRIPT}:{mount}:ro"],
+        "labels": {SCRIPT_HASH_LABEL: hashlib.sha256(script.encode()).hexdigest()},
+        "logging": LOG_ROTATION,
+        "depends_on": healthy("elasticsearch"),
+        "deploy": limits("500m", "128Mi", "100m", "64Mi"),
+    }
+
+
 def platform_services(cfg: OnpremStackConfig) -> dict[str, dict[str, Any]]:
-    """Elasticsearch, Logstash, Kibana, Zipkin, Prometheus, RabbitMQ, MongoDB and Redis at the pinned versions."""
+    """Elasticsearch, Logstash, Kibana, Zipkin, Prometheus, RabbitMQ, MongoDB and Redis at the pinned versions,
+    and the one-shot setup that gives Elasticsearch its retention before Logstash and Zipkin write."""
     p = cfg.platform
     elastic = versions.ELASTIC_STACK_VERSION
     es_heap = mebibytes(p.elasticsearch.resources.memory) // 2  # the other half is the file cache
@@ -138,12 +191,13 @@ def platform_services(cfg: OnpremStackConfig) -> dict[str, dict[str, Any]]:
             "healthcheck": healthcheck(["CMD-SHELL", es_ready], start=60),
             "deploy": platform_limits(p.elasticsearch.resources),
         },
+        ES_SETUP: elasticsearch_setup_service(elasticsearch_setup_script(p.elasticsearch)),
         "logstash": {
             **_base(f"docker.elastic.co/logstash/logstash:{elastic}", [LOGSTASH_PORT, LOGSTASH_API_PORT]),
             "environment": {"ELASTIC_PASSWORD": required("ELASTIC_PASSWORD"), "XPACK_MONITORING_ENABLED": "false"},
             "volumes": ["./config/logstash/pipeline:/usr/share/logstash/pipeline:ro"],
             "healthcheck": healthcheck(["CMD-SHELL", f"curl -fsS http://localhost:{LOGSTASH_API_PORT}/ >/dev/null"], start=60),
-            "depends_on": healthy("elasticsearch"),
+            "depends_on": healthy("elasticsearch") | completed(ES_SETUP),
             "deploy": platform_limits(p.logstash.resources),
         },
         "kibana": {
@@ -166,7 +220,7 @@ def platform_services(cfg: OnpremStackConfig) -> dict[str, dict[str, Any]]:
                 "ES_PASSWORD": required("ELASTIC_PASSWORD"),
             },
             "healthcheck": healthcheck(["CMD-SHELL", f"wget -qO- http://127.0.0.1:{ZIPKIN_PORT}/health >/dev/null"]),
-            "depends_on": healthy("elasticsearch"),
+            "depends_on": healthy("elasticsearch") | completed(ES_SETUP),
             "deploy": platform_limits(p.zipkin.resources),
         },
         "prometheus": {
@@ -246,7 +300,6 @@ def platform_services(cfg: OnpremStackConfig) -> dict[str, dict[str, Any]]:
 
 
 PLATFORM_VOLUMES = ("elasticsearch-data", "prometheus-data", "rabbitmq-data", "mongodb-data", "mongodb-config", "redis-data")
-CONFIG_DIR = "/etc/insight"  # as on the cluster (components/k8s/apps/workload.py)
 
 
 def app_volume(spec: ServiceSpec) -> str:
@@ -423,6 +476,7 @@ def bundle(cfg: OnpremStackConfig, catalog: Catalog, release: str) -> Bundle:
         ".env.example": env_example(catalog),
         "config/prometheus/prometheus.yml": prometheus_config(catalog),
         "config/logstash/pipeline/logstash.conf": logstash_pipeline(),
+        ES_SETUP_SCRIPT: elasticsearch_setup_script(cfg.platform.elasticsearch),
         "config/rabbitmq/rabbitmq.conf": RABBITMQ_CONF,
         "config/rabbitmq/enabled_plugins": "[rabbitmq_management,rabbitmq_prometheus].\n",
         "config/rabbitmq/definitions.json": rabbitmq_definitions(),

@@ -94,17 +94,31 @@ def unresolved_addresses(compose: Mapping[str, Any], configs: Mapping[str, str])
     return problems
 
 
+LONG_RUNNING_RESTARTS = ("always", "unless-stopped")
+
+
+def is_one_shot(service: Mapping[str, Any]) -> bool:
+    """A one-shot service runs to completion: restart `on-failure` (optionally `:<max retries>`) has Docker restart it
+    only after a non-zero exit, so its exit 0 ends it. A long-running service restarts `always` or `unless-stopped`."""
+    return str(service.get("restart", "")).split(":")[0] == "on-failure"
+
+
 def dependency_problems(compose: Mapping[str, Any]) -> list[str]:
-    """depends_on names only services with a healthcheck, waits for them healthy, and has no cycle."""
+    """depends_on waits for a long-running service healthy (it has a healthcheck) or for a one-shot service to
+    complete successfully (anything else never completes), and has no cycle."""
     services = compose["services"]
     problems = []
     for name, dependency in dependency_edges(compose):
+        condition = services[name]["depends_on"][dependency].get("condition")
         if dependency not in services:
             problems.append(f"{name} depends on {dependency}, which is no service")
+        elif condition == "service_completed_successfully":
+            if not is_one_shot(services[dependency]):
+                problems.append(f"{name} waits for {dependency} to complete, which is no one-shot service (restart on-failure)")
+        elif condition != "service_healthy":
+            problems.append(f"{name} depends on {dependency} without condition service_healthy or service_completed_successfully")
         elif "healthcheck" not in services[dependency]:
             problems.append(f"{name} depends on {dependency}, which has no healthcheck")
-        elif services[name]["depends_on"][dependency].get("condition") != "service_healthy":
-            problems.append(f"{name} depends on {dependency} without condition service_healthy")
     cycle = find_cycle({n: set(s.get("depends_on", {})) for n, s in services.items()})
     if cycle:
         problems.append(f"dependency cycle: {' -> '.join(cycle)}")
@@ -135,13 +149,20 @@ def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
 
 
 def shape_problems(compose: Mapping[str, Any]) -> list[str]:
-    """Every service: a healthcheck, a restart policy, CPU and memory limits; only the edge is published."""
+    """Every long-running service: a healthcheck and a restart policy that brings it back; a one-shot service: no
+    healthcheck (it exits; nothing waits for it healthy). Every service: CPU and memory limits; only the edge is published."""
     problems = []
     for name, service in compose["services"].items():
-        if "healthcheck" not in service:
-            problems.append(f"{name} has no healthcheck")
-        if service.get("restart") not in ("always", "unless-stopped", "on-failure"):
-            problems.append(f"{name} has no restart policy that brings it back")
+        if is_one_shot(service):
+            if "healthcheck" in service:
+                problems.append(
+                    f"{name} is one-shot (restart on-failure) but has a healthcheck; a long-running service restarts unless-stopped"
+                )
+        else:
+            if "healthcheck" not in service:
+                problems.append(f"{name} has no healthcheck")
+            if service.get("restart") not in LONG_RUNNING_RESTARTS:
+                problems.append(f"{name} has no restart policy that brings it back")
         limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
         if not {"cpus", "memory"} <= set(limits):
             problems.append(f"{name} has no CPU and memory limits")

@@ -16,6 +16,7 @@ from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
+from settings.retention import retention_requests
 
 from . import pods, s3
 from .charts import pinned_chart
@@ -74,34 +75,6 @@ def slm_policy(cfg: ElasticsearchConfig) -> dict:
         "config": {"indices": "*", "include_global_state": True},
         "retention": {"expire_after": f"{cfg.snapshot_retention_days}d", "min_count": 3, "max_count": 10 * cfg.snapshot_retention_days},
     }
-
-
-LOGS_POLICY = "logs-retention"
-SPANS_POLICY = "spans-retention"
-ZIPKIN_INDICES = "zipkin*"  # Zipkin's default index prefix: zipkin-span-<day>, zipkin-dependency-<day>, ...
-
-
-def retention_requests(cfg: ElasticsearchConfig) -> list[tuple[str, dict]]:
-    """ILM deletes logs and spans `retentionDays` after they stop being written, so Elasticsearch never fills up.
-
-    Logstash writes data streams (logs-generic-default), whose built-in `logs` template composes `logs@custom`
-    after its own `logs@settings`: the policy named there wins. (The output's `ilm_*` options are refused in data
-    stream mode.) Zipkin writes one index a day and no alias, so its policy deletes by index age with no rollover,
-    attached by a legacy template merged over Zipkin's own (order 0). The last two requests move indices that exist
-    already (a stack up before this policy) onto it."""
-    delete = {"delete": {"min_age": f"{cfg.retention_days}d", "actions": {"delete": {}}}}
-    rollover = {"hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"}}}}
-    return [
-        (f"_ilm/policy/{LOGS_POLICY}", {"policy": {"phases": {**rollover, **delete}}}),
-        (f"_ilm/policy/{SPANS_POLICY}", {"policy": {"phases": delete}}),
-        ("_component_template/logs@custom", {"template": {"settings": {"index.lifecycle.name": LOGS_POLICY}}}),
-        (
-            "_template/zipkin-retention",
-            {"index_patterns": [ZIPKIN_INDICES], "order": 10, "settings": {"index.lifecycle.name": SPANS_POLICY}},
-        ),
-        ("logs-*-*/_settings?allow_no_indices=true", {"index.lifecycle.name": LOGS_POLICY}),
-        (f"{ZIPKIN_INDICES}/_settings?allow_no_indices=true", {"index.lifecycle.name": SPANS_POLICY}),
-    ]
 
 
 def repository_settings(bucket: str) -> dict:
