@@ -194,9 +194,9 @@ ACLS = {
 def no_acls() -> st.SearchStrategy[Case]:
     """ACLs are off only under BucketOwnerEnforced; beside it S3 takes no ACL but "private" (owner only), and any
     grant or BucketAcl resource is an ACL in use."""
-    ownership = st.sampled_from(["BucketOwnerEnforced", "BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter", None])
-    grants = st.sampled_from(
-        ["absent", [], [{"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers", "permissions": ["READ"]}]]
+    ownership = mostly(["BucketOwnerEnforced"], ["BucketOwnerPreferred", "ObjectWriter", None])
+    grants = mostly(
+        ["absent", []], [[{"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers", "permissions": ["READ"]}]]
     )
 
     def case(owner: str | None, acl: Any, grant: Any, bucket_acl: bool, tags: dict) -> Case:
@@ -209,7 +209,8 @@ def no_acls() -> st.SearchStrategy[Case]:
         acls_in_use = ACLS[acl] or bool(grant and grant != "absent") or bucket_acl
         return Case(resources, violates=owner != "BucketOwnerEnforced" or acls_in_use)
 
-    return st.builds(case, ownership, st.sampled_from(list(ACLS)), grants, st.integers(0, 4).map(lambda n: n == 0), USER_TAGS)
+    acl = mostly([a for a, public in ACLS.items() if not public], [a for a, public in ACLS.items() if public])
+    return st.builds(case, ownership, acl, grants, mostly([False], [True]), USER_TAGS)
 
 
 ALGORITHMS = {"aws:kms": True, "aws:kms:dsse": True, "AES256": True, "aws:KMS": False, None: False}  # S3 refuses other spellings
@@ -312,11 +313,12 @@ def s3_companions_intent() -> st.SearchStrategy[Case]:
     action, server access logging unless AWS log delivery writes into it, and SSE-KMS unless it is that log target.
     Its tags, whatever they say ("purpose: logs", "exempt"), change nothing."""
     bucket_choices = st.tuples(
-        st.lists(st.tuples(st.sampled_from(REQUIRED), st.booleans()), max_size=2, unique_by=lambda m: m[0]),  # missing, or elsewhere
-        st.sampled_from(sorted(TLS_DENIALS)),
+        # companions missing, or attached to another bucket
+        mostly([[]], [[(name, elsewhere)] for name in REQUIRED for elsewhere in (False, True)]),
+        mostly([t for t, ok in TLS_DENIALS.items() if ok], [t for t, ok in TLS_DENIALS.items() if not ok]),
         st.sampled_from(sorted(DELIVERY_GRANTS)),
-        st.booleans(),  # server access logging
-        st.sampled_from(["aws:kms", "AES256"]),
+        mostly([True], [False]),  # server access logging
+        mostly(["aws:kms"], ["AES256"]),
         USER_TAGS,
     )
 

@@ -197,21 +197,21 @@ def wildcard_grant(statement: dict) -> bool:
 
 
 def is_admin_arn(arn: str) -> bool:
-    partition, account_and_name = arn.split(":", 1)[1], arn.split("::", 1)[1]
-    return partition.startswith("aws") and account_and_name in {f"aws:policy/{n}" for n in ADMIN}
+    """AWS-managed admin policies, in any partition (arn:aws, arn:aws-cn, arn:aws-us-gov)."""
+    return arn.split("::", 1)[1] in {f"aws:policy/{n}" for n in ADMIN}
 
 
 def no_wildcard() -> st.SearchStrategy[Case]:
     statement = st.builds(
         lambda effect, actions, resources, negated: {
             "Effect": effect,
-            **({negated: actions} if negated else {"Action": actions}),
-            "Resource": resources,
+            "NotAction" if negated == "NotAction" else "Action": actions,
+            "NotResource" if negated == "NotResource" else "Resource": resources,
         },
         st.sampled_from(["Allow", "Allow", "Deny"]),
         st.one_of(ACTION_PATTERNS, st.lists(ACTION_PATTERNS, min_size=1, max_size=3)),
         st.one_of(RESOURCE_PATTERNS, st.lists(RESOURCE_PATTERNS, min_size=1, max_size=2)),
-        st.sampled_from([None, None, None, "NotAction"]),
+        st.sampled_from([None, None, None, None, "NotAction", "NotResource"]),
     )
 
     def holder(kind: str, doc: object, arn: str) -> Any:
