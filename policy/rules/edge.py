@@ -170,6 +170,17 @@ def lifecycle(config: Resource) -> Iterator[str]:
         yield "no enabled rule for the whole bucket aborts incomplete multipart uploads"
 
 
+def _access_logged(bucket: Resource, resources: Sequence[Resource]) -> bool:
+    """A BucketLogging depends on its source and on its target when the stack declares it. With ACLs disabled, S3 delivers
+    only into a bucket whose policy admits log delivery: so of the stack's buckets a logging names, those that do not
+    admit it are sources, and their logs land only if it names one that does (or its target is outside the stack)."""
+    for logging in companions(resources, bucket, BUCKET_LOGGING):
+        others = [b for b in of_type(resources, BUCKET) if b.urn != bucket.urn and logging.depends_on(b)]
+        if not others or any(receives_log_deliveries(b, resources) for b in others):
+            return True
+    return False
+
+
 def _denies_plain_http(statement: dict) -> bool:
     """Denies every S3 action to everyone when aws:SecureTransport is false (condition keys are case-insensitive)."""
     tests = dig(statement, "Condition", "Bool", default={})
@@ -200,8 +211,8 @@ def s3_companions(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str
         if not any(_denies_plain_http(s) for p in policies for s in statements(p.get("policy"))):
             yield bucket, "no bucket policy denying aws:SecureTransport false"
         log_target = receives_log_deliveries(bucket, resources)
-        if not log_target and not companions(resources, bucket, BUCKET_LOGGING):
-            yield bucket, "no server access logging"
+        if not log_target and not _access_logged(bucket, resources):
+            yield bucket, "no server access logging into a bucket that admits log delivery"
         if not log_target:
             for config in companions(resources, bucket, ENCRYPTION):
                 if any(dig(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") == "AES256" for r in as_list(config.get("rules"))):

@@ -311,7 +311,9 @@ ELSEWHERE = "urn:pulumi:prod::insight::aws:s3/bucket:Bucket::elsewhere"  # a buc
 def s3_companions_intent() -> st.SearchStrategy[Case]:
     """A bucket is complete with its five companions attached to it, a policy denying plain HTTP to everyone for every
     action, server access logging unless AWS log delivery writes into it, and SSE-KMS unless it is that log target.
-    Its tags, whatever they say ("purpose: logs", "exempt"), change nothing."""
+    With ACLs disabled, S3 delivers access logs only into a bucket whose policy admits log delivery: the data bucket logs
+    into the logs bucket (into a bucket outside the stack when the case has none). Its tags, whatever they say
+    ("purpose: logs", "exempt"), change nothing."""
     bucket_choices = st.tuples(
         # companions missing, or attached to another bucket
         mostly([[]], [[(name, elsewhere)] for name in REQUIRED for elsewhere in (False, True)]),
@@ -322,7 +324,7 @@ def s3_companions_intent() -> st.SearchStrategy[Case]:
         USER_TAGS,
     )
 
-    def complete_bucket(base: Any, choice: tuple, resources: list) -> bool:
+    def complete_bucket(base: Any, choice: tuple, resources: list, target: tuple[str, ...], lands: bool) -> bool:
         missing, tls, grant, logged, sse, tags = choice
         bucket = changed(base, tags=tags)
         parts = {
@@ -342,16 +344,18 @@ def s3_companions_intent() -> st.SearchStrategy[Case]:
         resources += [bucket, *parts.values()]
         if logged:
             resources.append(
-                res("aws:s3/bucketLogging:BucketLogging", {"targetPrefix": "s3/"}, f"{bucket.name}-log", deps=(bucket.urn, LOGS_BUCKET.urn))
+                res("aws:s3/bucketLogging:BucketLogging", {"targetPrefix": "s3/"}, f"{bucket.name}-log", deps=(bucket.urn, *target))
             )
         log_target = DELIVERY_GRANTS[grant]
-        return not missing and TLS_DENIALS[tls] and (logged or log_target) and (sse == "aws:kms" or log_target)
+        return not missing and TLS_DENIALS[tls] and ((logged and lands) or log_target) and (sse == "aws:kms" or log_target)
 
     def case(data: tuple, logs: tuple | None) -> Case:
         resources: list = []
-        ok = complete_bucket(BUCKET, data, resources)
-        if logs is not None:
-            ok &= complete_bucket(LOGS_BUCKET, logs, resources)
+        ok = True
+        if logs is not None:  # the logs bucket logs into a bucket of another stack
+            ok &= complete_bucket(LOGS_BUCKET, logs, resources, target=(), lands=True)
+        lands = logs is None or DELIVERY_GRANTS[logs[2]]
+        ok &= complete_bucket(BUCKET, data, resources, target=(LOGS_BUCKET.urn,), lands=lands)
         return Case(resources, violates=not ok)
 
     return st.builds(case, bucket_choices, st.one_of(st.none(), bucket_choices))
