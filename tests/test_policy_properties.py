@@ -25,7 +25,6 @@ from settings.base import covers_everything as settings_covers_everything
 
 from .test_policy_rules import (
     BUCKET,
-    BUCKETS_OK,
     DEPLOYMENT,
     DNS,
     DUMP_JOB,
@@ -280,7 +279,7 @@ def test_persistent_claims_on_a_scratch_class_are_refused(kinds: list[str]) -> N
     assert flagged == any(not k.endswith("-ephemeral") for k in kinds)
 
 
-# -- data-protected and s3-companions: no tag exempts a bucket.
+# -- data-protected: no tag exempts a bucket.
 
 
 @PROPERTY
@@ -289,8 +288,6 @@ def test_no_tag_exempts_a_bucket(tags: dict[str, str]) -> None:
     unprotected = res(BUCKET.type, {"tags": tags}, "b", protect=False)
     assert evaluate([unprotected], "prod", [RULE_BY_ID["data-protected"]])
     assert evaluate([unprotected, KEY], "prod", [RULE_BY_ID["data-protected"]])
-    tagged_as_logs = [with_noise(r, "zz", 1, tags) if r.type == BUCKET.type else r for r in BUCKETS_OK if r.name != "log"]
-    assert evaluate(tagged_as_logs, "prod", [RULE_BY_ID["s3-companions"]])  # the data bucket lost its access log
 
 
 # -- net-no-world-ingress and eks-endpoint-limited: the world split into pieces is still the world.

@@ -116,6 +116,20 @@ REPO = res(
     "repo",
     retain_on_delete=True,
 )
+ECR_EXPIRY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
+            "action": {"type": "expire"},
+        },
+    ]
+}
 BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "backups"}}, "backups", protect=True, retain_on_delete=True)
 LOGS_BUCKET = res("aws:s3/bucket:Bucket", {"tags": {"purpose": "logs"}}, "logs", protect=True, retain_on_delete=True)
 TLS_ONLY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
@@ -422,7 +436,7 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [changed(ROLE, managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]), ATTACHMENT],
     ),
     "ecr-hardened": ([REPO], [changed(REPO, imageTagMutability="MUTABLE", imageScanningConfiguration={"scanOnPush": False})]),
-    "ecr-lifecycle": ([REPO, res("aws:ecr/lifecyclePolicy:LifecyclePolicy", {}, "lc", deps=(REPO.urn,))], [REPO]),
+    "ecr-lifecycle": ([REPO, res("aws:ecr/lifecyclePolicy:LifecyclePolicy", {"policy": ECR_EXPIRY}, "lc", deps=(REPO.urn,))], [REPO]),
     "never-public": (
         [res("aws:s3/bucketPolicy:BucketPolicy", {"policy": TLS_ONLY}, "p")],
         [
