@@ -17,6 +17,8 @@ NODE_GROUPS = (MANAGED_NODE_GROUP, NODE_GROUP)
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CONTROL_PLANE_LOGS = frozenset({"api", "audit", "authenticator", "controllerManager", "scheduler"})
 MIN_SPOT_TYPES = 3
+# The root device of EKS's Linux AMIs (AL2, AL2023, Bottlerocket) and of its Windows AMIs.
+ROOT_DEVICES = ("/dev/xvda", "/dev/sda1")
 # A hop limit of 1 keeps pods off the node role's credentials (they use IRSA).
 IMDS_HOP_LIMIT = 1
 
@@ -75,8 +77,8 @@ def imdsv2(template: Resource) -> Iterator[str]:
 def encrypted_volumes(template: Resource) -> Iterator[str]:
     # A mapping with noDevice removes the AMI's device: no volume to encrypt.
     mappings = [m for m in as_list(template.get("blockDeviceMappings")) if not dig(m, "noDevice")]
-    if not mappings:
-        yield "no blockDeviceMappings: the AMI's root volume settings would apply unencrypted"
+    if not any(dig(m, "deviceName") in ROOT_DEVICES for m in mappings):
+        yield f"no mapping of the root device ({', '.join(ROOT_DEVICES)}): the AMI's root volume settings would apply unencrypted"
     for m in mappings:
         if not truthy(dig(m, "ebs", "encrypted")):
             yield f"volume {dig(m, 'deviceName')} is not encrypted"

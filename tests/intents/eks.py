@@ -135,7 +135,7 @@ def imdsv2() -> st.SearchStrategy[Case]:
 def block_device(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     """(a mapping, whether it leaves an unencrypted volume): an EBS volume, encrypted however spelled or not (absent is
     the account's default, no promise), an instance store (no EBS setting), or a device the mapping removes."""
-    device = draw(st.sampled_from(["/dev/xvda", "/dev/xvdb", "/dev/xvdc"]))
+    device = draw(st.sampled_from(["/dev/xvda", "/dev/sda1", "/dev/xvdb"]))
     kind = draw(st.sampled_from(["ebs", "ebs", "instance-store", "no-device"]))
     if kind == "no-device":
         # The provider sends noDevice only when non-empty; EC2 then removes the AMI's device.
@@ -148,12 +148,13 @@ def block_device(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
 
 
 def encrypted_volumes() -> st.SearchStrategy[Case]:
-    """Every volume the template launches is encrypted; with no volume declared, the AMI's root volume applies."""
+    """Every volume the template launches is encrypted, the root one included: a template that does not map the root
+    device (/dev/xvda on EKS's Linux AMIs, /dev/sda1 on Windows) leaves it to the AMI's unencrypted snapshot."""
 
     def case(mappings: list[tuple[dict[str, Any], bool]], absent: bool) -> Case:
         declared = ABSENT if absent and not mappings else [m for m, _ in mappings]
-        volumes = [m for m, _ in mappings if not m.get("noDevice")]
-        violates = not volumes or any(unencrypted for _, unencrypted in mappings)
+        root_mapped = any(m["deviceName"] in ("/dev/xvda", "/dev/sda1") and not m.get("noDevice") for m, _ in mappings)
+        violates = not root_mapped or any(unencrypted for _, unencrypted in mappings)
         return Case([res(LAUNCH_TEMPLATE, inputs(blockDeviceMappings=declared), "lt")], violates)
 
     return st.builds(case, st.lists(block_device(), max_size=3, unique_by=lambda m: m[0]["deviceName"]), st.booleans())
