@@ -28,7 +28,6 @@ from .test_policy_rules import (
     DEPLOYMENT,
     DNS,
     DUMP_JOB,
-    EKS,
     FIXTURES,
     KEY,
     LABELS,
@@ -40,7 +39,6 @@ from .test_policy_rules import (
     RULE_BY_ID,
     SCRATCH_CLASS,
     SCRATCH_DUMP,
-    SG,
     STORAGE_CLASS,
     STS,
     changed,
@@ -288,20 +286,6 @@ def test_no_tag_exempts_a_bucket(tags: dict[str, str]) -> None:
     unprotected = res(BUCKET.type, {"tags": tags}, "b", protect=False)
     assert evaluate([unprotected], "prod", [RULE_BY_ID["data-protected"]])
     assert evaluate([unprotected, KEY], "prod", [RULE_BY_ID["data-protected"]])
-
-
-# -- net-no-world-ingress and eks-endpoint-limited: the world split into pieces is still the world.
-
-
-@PROPERTY
-@given(prefix=st.integers(1, 4), drop=st.booleans(), port=st.sampled_from([22, 80, 5432, 8080]))
-def test_world_split_into_ranges_is_still_the_world(prefix: int, drop: bool, port: int) -> None:
-    pieces = halves(prefix)[: -1 if drop else None]
-    sg = changed(SG, ingress=[{"fromPort": port, "toPort": port, "cidrBlocks": pieces}])
-    split_rules = changed(SG, ingress=[{"fromPort": port, "toPort": port, "cidrBlocks": [c]} for c in pieces])
-    cluster = changed(EKS, publicAccessCidrs=pieces)
-    for resource, rule in ((sg, "net-no-world-ingress"), (split_rules, "net-no-world-ingress"), (cluster, "eks-endpoint-limited")):
-        assert bool(evaluate([resource], "prod", [RULE_BY_ID[rule]])) == (not drop), (rule, pieces)
 
 
 # -- the catalog's IAM judge: a wildcard covering an escalating action is refused, in any case.

@@ -392,7 +392,8 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     ),
     "net-flow-logs": ([VPC, FLOW_LOG], [VPC, changed(FLOW_LOG, trafficType="REJECT")]),
     "net-no-world-ingress": ([SG], [changed(SG, ingress=[{"fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}])]),
-    "net-sg-rules-not-mixed": ([changed(SG, ingress=[]), SG_RULE], [SG, SG_RULE]),
+    # An empty inline list still owns the rules (it removes the others): only an absent one leaves them alone.
+    "net-sg-rules-not-mixed": ([changed(SG, ingress=None), SG_RULE], [changed(SG, ingress=[]), SG_RULE]),
     "eks-control-plane-logs": ([EKS], [changed(EKS, enabledClusterLogTypes=["api"])]),
     "eks-secrets-encryption": ([EKS], [changed(EKS, encryptionConfigKeyArn=None)]),
     "eks-endpoint-limited": (

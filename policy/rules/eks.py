@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 
 from .base import Registry, Resource, as_list, covers_everything, dig, of_type, truthy
-from .program import SUPPORTED_KUBERNETES_VERSIONS
+from .program import SPOT_TAINT_KEY, SUPPORTED_KUBERNETES_VERSIONS
 
 rules = Registry()
 
@@ -17,6 +17,8 @@ NODE_GROUPS = (MANAGED_NODE_GROUP, NODE_GROUP)
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CONTROL_PLANE_LOGS = frozenset({"api", "audit", "authenticator", "controllerManager", "scheduler"})
 MIN_SPOT_TYPES = 3
+# The root device of EKS's Linux AMIs (AL2, AL2023, Bottlerocket) and of its Windows AMIs.
+ROOT_DEVICES = ("/dev/xvda", "/dev/sda1")
 # A hop limit of 1 keeps pods off the node role's credentials (they use IRSA).
 IMDS_HOP_LIMIT = 1
 
@@ -66,18 +68,20 @@ def version_pinned(cluster: Resource) -> Iterator[str]:
 def imdsv2(template: Resource) -> Iterator[str]:
     if template.get("metadataOptions", "httpTokens") != "required":
         yield "metadataOptions.httpTokens must be 'required'"
-    if template.get("metadataOptions", "httpPutResponseHopLimit") != IMDS_HOP_LIMIT:
+    # The provider takes the number or its digits ("1"); absent, the AMI's default applies (2 on AL2023).
+    if str(template.get("metadataOptions", "httpPutResponseHopLimit")) != str(IMDS_HOP_LIMIT):
         yield f"metadataOptions.httpPutResponseHopLimit must be {IMDS_HOP_LIMIT}"
 
 
 @rules.resource("eks-encrypted-volumes", "Node volumes are encrypted at rest.", [LAUNCH_TEMPLATE])
 def encrypted_volumes(template: Resource) -> Iterator[str]:
-    mappings = as_list(template.get("blockDeviceMappings"))
-    if not mappings:
-        yield "no blockDeviceMappings: the AMI's root volume settings would apply unencrypted"
+    # A mapping with noDevice removes the AMI's device: no volume to encrypt.
+    mappings = [m for m in as_list(template.get("blockDeviceMappings")) if not dig(m, "noDevice")]
+    if not any(dig(m, "deviceName") in ROOT_DEVICES for m in mappings):
+        yield f"no mapping of the root device ({', '.join(ROOT_DEVICES)}): the AMI's root volume settings would apply unencrypted"
     for m in mappings:
         if not truthy(dig(m, "ebs", "encrypted")):
-            yield f"volume {m.get('deviceName')} is not encrypted"
+            yield f"volume {dig(m, 'deviceName')} is not encrypted"
 
 
 @rules.resource("eks-no-public-ip", "Nodes never get public addresses.", [LAUNCH_TEMPLATE, *CLUSTERS])
@@ -101,7 +105,8 @@ def no_ssh(r: Resource) -> Iterator[str]:
     "eks-node-launch-template", "Node groups launch from our template, which carries IMDSv2, encryption and no SSH.", NODE_GROUPS
 )
 def node_launch_template(group: Resource) -> Iterator[str]:
-    if not group.get("launchTemplate"):
+    # EKS finds the template by id or name; without either there is none.
+    if not (group.get("launchTemplate", "id") or group.get("launchTemplate", "name")):
         yield "no launchTemplate: the EKS defaults allow IMDSv1 from pods"
 
 
@@ -114,8 +119,9 @@ def spot_pool(group: Resource) -> Iterator[str]:
     types = set(as_list(group.get("instanceTypes")))
     if len(types) < MIN_SPOT_TYPES:
         yield f"spot group has {len(types)} instance type(s); needs {MIN_SPOT_TYPES}"
-    if not any(dig(t, "effect") == "NO_SCHEDULE" for t in as_list(group.get("taints"))):
-        yield "spot group has no NO_SCHEDULE taint"
+    # The spot taint is the one stateful pods never tolerate; EKS spells its effect NO_SCHEDULE (not NoSchedule).
+    if not any(dig(t, "key") == SPOT_TAINT_KEY and dig(t, "effect") == "NO_SCHEDULE" for t in as_list(group.get("taints"))):
+        yield f"spot group has no NO_SCHEDULE taint {SPOT_TAINT_KEY}"
 
 
 @rules.stack("eks-pools-separate", "Spot and on-demand capacity live in separate, explicitly typed node groups.")
