@@ -61,7 +61,7 @@ from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
-from ..platform.pods import DATA_PRIORITY_CLASS
+from ..pods import DATA_PRIORITY_CLASS
 
 NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"

@@ -12,8 +12,8 @@ from components.outputs import register_declared
 from settings import versions
 from settings.scheduling import POOL_LABEL
 
+from ..pods import small_resources
 from .charts import pinned_chart
-from .pods import small_resources
 from .published import published_policy
 
 KUBE_SYSTEM = "kube-system"

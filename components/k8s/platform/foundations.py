@@ -13,7 +13,7 @@ from components.handle import StorageClasses, VolumeProvisioner
 from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
 
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]

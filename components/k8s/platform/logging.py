@@ -17,7 +17,8 @@ from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
 from .charts import pinned_chart
 from .foundations import ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces
 from .secrets import generated_password, secret
@@ -379,7 +380,7 @@ class Logging(pulumi.ComponentResource):
             f'age=$(( $(date +%s) - $3 )); test "$age" -lt {SNAPSHOT_MAX_AGE_HOURS * 3600} || '
             '{ echo "newest snapshot $1 is ${age}s old"; exit 1; }\n'
         )
-        job = pods.setup_job_spec(
+        job = jobs.setup_job_spec(
             "elasticsearch-snapshot-check",
             versions.CURL_IMAGE,
             script,
@@ -427,7 +428,7 @@ class Logging(pulumi.ComponentResource):
             f'{curl} -X POST "{url}/_snapshot/{SNAPSHOT_REPOSITORY}/$snapshot/_restore?wait_for_completion=true" '
             f"-H 'Content-Type: application/json' -d '{body}'\n"
         )
-        job = pods.setup_job_spec(
+        job = jobs.setup_job_spec(
             "elasticsearch-restore",
             versions.CURL_IMAGE,
             script,
@@ -439,7 +440,7 @@ class Logging(pulumi.ComponentResource):
             f"{name}-snapshot-restore",
             metadata={"namespace": NAMESPACE, "name": "elasticsearch-restore", "labels": pods.labels("elasticsearch-restore")},
             spec={
-                "schedule": pods.MANUAL_SCHEDULE,
+                "schedule": jobs.MANUAL_SCHEDULE,
                 "timeZone": "Etc/UTC",
                 "suspend": True,
                 "concurrencyPolicy": "Forbid",
@@ -470,7 +471,7 @@ class Logging(pulumi.ComponentResource):
             script = "set -e\n" + "".join(
                 f"{curl} -X PUT '{url}/{path}' -H 'Content-Type: application/json' -d '{body}'\n" for path, body in requests
             )
-            return pods.setup_job_spec(
+            return jobs.setup_job_spec(
                 "elasticsearch-snapshot-setup",
                 versions.CURL_IMAGE,
                 script,
@@ -483,7 +484,7 @@ class Logging(pulumi.ComponentResource):
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es), retention_requests(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
+            metadata=jobs.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
             spec=spec,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

@@ -15,7 +15,8 @@ from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
 from .foundations import allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret, secrets_digest
 
@@ -120,12 +121,12 @@ class Messaging(pulumi.ComponentResource):
             f"{name}-rabbitmq-user",
             # Named by the password's digest: a rotated password is a new Job that sets it in RabbitMQ (a Job's
             # template cannot change in place); the old one is deleted after the new one is created.
-            metadata=pods.setup_job_metadata(
+            metadata=jobs.setup_job_metadata(
                 NAMESPACE,
                 secrets_digest({"password": password}).apply(lambda d: f"rabbitmq-user-{APP_USER}-{d[:8]}"),
                 "rabbitmq-user-setup",
             ),
-            spec=pods.setup_job_spec(
+            spec=jobs.setup_job_spec(
                 "rabbitmq-user-setup",
                 versions.CURL_IMAGE,
                 user_setup_script(),
@@ -174,7 +175,7 @@ class Messaging(pulumi.ComponentResource):
             ],
             "resources": pods.small_resources(),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount()],
+            "volumeMounts": [jobs.scratch_mount()],
         }
         store = args.backups.client(f"{name}-definitions-s3", NAMESPACE, self)
         upload = (
@@ -185,15 +186,15 @@ class Messaging(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-definitions-export",
             metadata={"namespace": NAMESPACE, "name": "rabbitmq-definitions-export", "labels": labels},
-            spec=pods.transfer_cronjob_spec(
+            spec=jobs.transfer_cronjob_spec(
                 "rabbitmq-definitions-export",
                 EXPORT_SCHEDULE,
                 service_account=EXPORT_SERVICE_ACCOUNT,
                 uid=999,
                 first=export,
-                then=pods.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
+                then=jobs.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
                 # One small JSON file: the node's disk is room enough.
-                scratch={"name": pods.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+                scratch={"name": jobs.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
         )

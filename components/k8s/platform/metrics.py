@@ -9,7 +9,7 @@ from settings import versions
 from settings.endpoints import NAMESPACES
 from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
-from . import pods
+from .. import pods
 from .charts import pinned_chart
 from .foundations import ANYWHERE, allow_egress, allow_ingress
 from .secrets import generated_password, secret

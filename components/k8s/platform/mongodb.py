@@ -15,7 +15,8 @@ from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
 from .charts import pinned_chart
 from .foundations import ANYWHERE, allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret
@@ -201,26 +202,26 @@ class MongoDB(pulumi.ComponentResource):
             "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
             "resources": pods.small_resources("250m", "1", "512Mi"),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount()],
+            "volumeMounts": [jobs.scratch_mount()],
         }
         # Dump first (init container), then upload what it wrote, as the pod's identity or with the store's key.
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
-            spec=pods.transfer_cronjob_spec(
+            spec=jobs.transfer_cronjob_spec(
                 "mongodb-backup",
                 cfg.backup_schedule,
                 service_account=BACKUP_SERVICE_ACCOUNT,
                 uid=999,
                 first=dump,
-                then=pods.aws_cli(
+                then=jobs.aws_cli(
                     "upload",
                     s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
                     args.backups.bucket,
                     env=s3.cli_env(store),
                 ),
                 # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
-                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
+                scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
@@ -250,7 +251,7 @@ class MongoDB(pulumi.ComponentResource):
             'test -n "$key" || { echo "no archive under s3://$(BUCKET)/' + BACKUP_PREFIX + '/"; exit 1; }\n'
             'aws s3 cp "s3://$(BUCKET)/' + BACKUP_PREFIX + '/${key##*/}" /backup/restore.archive.gz'
         )
-        fetch = pods.aws_cli(
+        fetch = jobs.aws_cli(
             "download", "set -e\n" + s3.cli_setup(store) + download, args.backups.bucket, env=s3.cli_env(store), fills_scratch=True
         )
         fetch["env"] = [*fetch["env"], {"name": "ARCHIVE", "value": ""}]
@@ -261,20 +262,20 @@ class MongoDB(pulumi.ComponentResource):
             "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{RESTORE_USER}", "connectionString.standard")],
             "resources": pods.small_resources("250m", "1", "512Mi"),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount(read_only=True)],
+            "volumeMounts": [jobs.scratch_mount(read_only=True)],
         }
         labels = pods.labels(RESTORE_CRONJOB)
         k8s.batch.v1.CronJob(
             f"{name}-restore",
             metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
-            spec=pods.transfer_cronjob_spec(
+            spec=jobs.transfer_cronjob_spec(
                 RESTORE_CRONJOB,
-                pods.MANUAL_SCHEDULE,
+                jobs.MANUAL_SCHEDULE,
                 service_account=RESTORE_SERVICE_ACCOUNT,
                 uid=999,
                 first=fetch,
                 then=replay,
-                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
+                scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
                 suspend=True,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),

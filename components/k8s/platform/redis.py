@@ -18,7 +18,7 @@ from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
 
-from . import pods
+from .. import pods
 from .foundations import allow_ingress, from_namespaces
 from .secrets import CONFIG_HASH_ANNOTATION, SECRETS_HASH_ANNOTATION, app_secret, config_digest, generated_password, secret, secrets_digest
 

@@ -2,7 +2,7 @@
 
 from components.handle import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, S3Client
 
-from .pods import Obj, secret_env
+from ..pods import Obj, secret_env
 
 ES_CLIENT = "s3.client.default"  # the client an Elasticsearch s3 repository uses unless it names another
 

@@ -14,7 +14,7 @@ from settings import versions
 from settings.endpoints import ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, metrics_annotations
 
-from . import pods
+from .. import pods
 from .foundations import NAMESPACE_LABEL, allow_ingress
 from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS
 

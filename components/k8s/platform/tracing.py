@@ -14,7 +14,7 @@ from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, WorkloadConfig, metrics_annotations
 
-from . import pods
+from .. import pods
 from .foundations import allow_egress, allow_ingress, from_namespaces
 from .logging import ZIPKIN_USER
 from .secrets import secret

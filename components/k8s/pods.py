@@ -1,4 +1,5 @@
-"""Pure builders for the pieces every platform pod shares: placement, HA spread, resources, security.
+"""The Kubernetes layer's one pod vocabulary, for apps and platform alike: labels, placement on the reserved and
+spot pools, zone and host spread, resources, security contexts, probes, disruption budgets, secret env, scratch volumes.
 
 They return plain Kubernetes (camelCase) structures, so the same piece serves a built-in workload and a
 custom resource's pod template, and the rendered manifests read like the YAML they become.
@@ -6,9 +7,6 @@ custom resource's pod template, and the rendered manifests read like the YAML th
 
 from typing import Any
 
-import pulumi
-
-from settings import versions
 from settings.platform import ResourcesConfig
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
@@ -128,98 +126,3 @@ def pdb_spec(match_labels: dict[str, str]) -> Obj:
 
 def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
-
-def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> Obj:
-    """A one-shot setup Job retries on its own until the service it configures answers; `pulumi up` does not
-    wait for it, or every greenfield deploy would also wait for that service's bootstrap."""
-    return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}
-
-
-def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes: list[Obj] = [], mounts: list[Obj] = []) -> Obj:
-    """The pod of a setup Job: one locked-down shell step, on any pool, retried with backoff."""
-    return {
-        "backoffLimit": 6,
-        "template": {
-            "metadata": {"labels": labels(app)},
-            "spec": {
-                "restartPolicy": "OnFailure",
-                "automountServiceAccountToken": False,
-                **spot_tolerant_placement(),
-                "securityContext": pod_security(100),
-                "containers": [
-                    {
-                        "name": app,
-                        "image": image,
-                        "command": ["sh", "-c", script],
-                        "env": env,
-                        "resources": small_resources(),
-                        "securityContext": container_security(),
-                        **({"volumeMounts": mounts} if mounts else {}),
-                    }
-                ],
-                **({"volumes": volumes} if volumes else {}),
-            },
-        },
-    }
-
-
-# A restore is declared as a suspended CronJob and never fires on its own; cron still requires a schedule.
-MANUAL_SCHEDULE = "0 0 1 1 *"
-
-
-SCRATCH_VOLUME = "backup"  # the volume a transfer's two steps share, mounted at /backup
-
-
-def scratch_mount(read_only: bool = False) -> Obj:
-    return {"name": SCRATCH_VOLUME, "mountPath": "/backup", **({"readOnly": True} if read_only else {})}
-
-
-def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, env: list[Obj] = [], fills_scratch: bool = False) -> Obj:
-    """A container moving files between the scratch volume and the backup store: as the pod's identity, or with the
-    store's endpoint and key in `env` (components/k8s/platform/s3.py)."""
-    return {
-        "name": name,
-        "image": versions.AWS_CLI_IMAGE,
-        "command": ["sh", "-c", script],
-        "env": [{"name": "BUCKET", "value": bucket}, {"name": "HOME", "value": "/tmp"}, *env],
-        "resources": small_resources("100m", "500m", "256Mi"),
-        "securityContext": container_security(),
-        "volumeMounts": [scratch_mount(read_only=not fills_scratch), {"name": "tmp", "mountPath": "/tmp"}],
-    }
-
-
-def transfer_cronjob_spec(
-    app: str, schedule: str, *, service_account: str, uid: int, first: Obj, then: Obj, scratch: Obj, suspend: bool = False
-) -> Obj:
-    """A backup or restore in two steps sharing the volume `scratch` (named as scratch_mount mounts it: a
-    scratch_volume for a dump, an emptyDir for a small file): `first` (an init container) runs to completion,
-    then `then`. A suspended one runs only when started by hand (`kubectl create job --from=cronjob/<name>`)."""
-    labels_ = labels(app)
-    return {
-        "schedule": schedule,
-        "timeZone": "Etc/UTC",
-        **({"suspend": True} if suspend else {}),
-        "concurrencyPolicy": "Forbid",
-        "successfulJobsHistoryLimit": 3,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "spec": {
-                "backoffLimit": 2,
-                "activeDeadlineSeconds": 4 * 3600,
-                "template": {
-                    "metadata": {"labels": labels_},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "serviceAccountName": service_account,
-                        **spot_tolerant_placement(),
-                        "securityContext": pod_security(uid),
-                        "initContainers": [first],
-                        "containers": [then],
-                        "volumes": [scratch, {"name": "tmp", "emptyDir": {}}],
-                    },
-                },
-            }
-        },
-    }
