@@ -5,12 +5,28 @@ They return plain Kubernetes (camelCase) structures, so the same piece serves a 
 custom resource's pod template, and the rendered manifests read like the YAML they become.
 """
 
-from typing import Any
+from typing import Any, TypeVar, cast
+
+import pulumi
 
 from settings.platform import ResourcesConfig
 from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
 Obj = dict[str, Any]
+Kind = TypeVar("Kind")
+
+
+def as_input(kind: type[Kind], manifest: pulumi.Input[Obj]) -> pulumi.Input[Kind]:
+    """The one typed boundary between our manifests and the provider's hints, at each argument that takes one.
+
+    The hints want `kind` or its ArgsDict, whose keys are snake_case; a manifest is the camelCase Kubernetes object
+    it becomes, which the provider takes as it is (it translates only the snake_case names it knows). pyright cannot
+    check a manifest against the cluster's schema, so it is handed over untyped here, and only here;
+    tests/test_manifest_schemas.py validates every rendered object strictly against the pinned schemas instead.
+    `kind` names what the argument is, for the reader and for pyright's check of the argument itself."""
+    del kind
+    return cast("pulumi.Input[Kind]", manifest)
+
 
 # The data tier is preempted and evicted last, the rest of the platform before the apps.
 DATA_PRIORITY_CLASS = "insight-data"
@@ -18,10 +34,19 @@ PLATFORM_PRIORITY_CLASS = "insight-platform"
 NONROOT_UID = 1000
 
 
-def labels(app: str, component: str | None = None) -> dict[str, str]:
-    result = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "insight-platform"}
+NAME_LABEL = "app.kubernetes.io/name"
+# part-of differs between the catalog's services and the platform, and stays so: the platform's value is in its
+# workloads' selectors, which are immutable (a change replaces the workload, StatefulSets and their data included).
+APPS_PART_OF = "insight"
+PLATFORM_PART_OF = "insight-platform"
+
+
+def labels(app: str, component: str | None = None, *, part_of: str = PLATFORM_PART_OF, version: str | None = None) -> dict[str, str]:
+    result = {NAME_LABEL: app, "app.kubernetes.io/part-of": part_of}
     if component:
         result["app.kubernetes.io/component"] = component
+    if version:
+        result["app.kubernetes.io/version"] = version
     return result
 
 
@@ -51,9 +76,14 @@ def spot_tolerant_placement() -> Obj:
 
 
 def zone_spread(match_labels: dict[str, str], replicas: int) -> list[Obj]:
-    """More than one replica: one per zone where possible (hard), and never two on one node when avoidable."""
+    """More than one replica: spread (spread_constraints)."""
     if replicas < 2:
         return []
+    return spread_constraints(match_labels)
+
+
+def spread_constraints(match_labels: dict[str, str]) -> list[Obj]:
+    """One pod per zone where possible (hard), and never two on one node when avoidable."""
     return [
         # nodeTaintsPolicy Honor: a lost zone's nodes (tainted unreachable) stop counting, so its pods can move.
         {
@@ -106,8 +136,9 @@ def tcp_probe(port: int, period: int = 10, failures: int = 3, initial: int = 0) 
     return {"tcpSocket": {"port": port}, "periodSeconds": period, "failureThreshold": failures, "initialDelaySeconds": initial}
 
 
-def http_probe(port: int, path: str, period: int = 10, failures: int = 3) -> Obj:
-    return {"httpGet": {"port": port, "path": path}, "periodSeconds": period, "failureThreshold": failures}
+def http_probe(port: int | str, path: str, period: int = 10, failures: int = 3, initial: int | None = None) -> Obj:
+    probe = {"httpGet": {"port": port, "path": path}, "periodSeconds": period, "failureThreshold": failures}
+    return probe | ({"initialDelaySeconds": initial} if initial is not None else {})
 
 
 def exec_probe(command: list[str], period: int = 10, failures: int = 3, timeout: int = 5) -> Obj:
@@ -126,3 +157,35 @@ def pdb_spec(match_labels: dict[str, str]) -> Obj:
 
 def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+# Network policy peers and ports, as apps and platform write their policies.
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+
+
+def namespace_peer(namespace: str, pod_labels: dict[str, str] | None = None) -> Obj:
+    """Pods of `namespace` (those with `pod_labels`, when given)."""
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}}} | (
+        {"podSelector": {"matchLabels": pod_labels}} if pod_labels else {}
+    )
+
+
+def pods_peer(pod_labels: dict[str, str]) -> Obj:
+    """Pods with `pod_labels` in the policy's own namespace."""
+    return {"podSelector": {"matchLabels": pod_labels}}
+
+
+def cidr_peer(cidr: str, *, outside: list[str] | None = None) -> Obj:
+    return {"ipBlock": {"cidr": cidr, **({"except": outside} if outside else {})}}
+
+
+def tcp_ports(*ports: int) -> list[Obj]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def dns_egress() -> Obj:
+    """To the cluster DNS (kube-dns in kube-system), over UDP and TCP."""
+    return {
+        "to": [namespace_peer("kube-system", {"k8s-app": "kube-dns"})],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }

@@ -24,6 +24,7 @@ from .foundations import (
     allow_egress,
     allow_ingress,
     allow_within_namespace,
+    from_namespaces,
     https_anywhere,
 )
 from .logging import Logging, LoggingArgs
@@ -84,7 +85,7 @@ class Platform(pulumi.ComponentResource):
                 ns,
                 {},
                 [],
-                [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES["monitoring"]}}}],
+                from_namespaces(NAMESPACES["monitoring"]),
                 namespaces[ns],
             )
         # Operators talk to the Kubernetes API; the API server calls ECK's admission webhook.

@@ -13,13 +13,12 @@ from components.handle import StorageClasses, VolumeProvisioner
 from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj, cidr_peer, dns_egress, namespace_peer, tcp_ports
 
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
-NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 # The API server calls admission webhooks from the control plane's addresses, outside any namespace.
-ANYWHERE = {"ipBlock": {"cidr": "0.0.0.0/0"}}
+ANYWHERE = cidr_peer("0.0.0.0/0")
 
 # Pod Security Admission level enforced per namespace; every namespace also warns and audits at restricted,
 # so anything short of it shows up.
@@ -71,20 +70,8 @@ def quota_hard(namespace: str, scale: int, storage_gib: int) -> dict[str, str]:
     return hard
 
 
-def dns_egress() -> Obj:
-    return {
-        "to": [
-            {
-                "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
-                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-            }
-        ],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
-
-
 def from_namespaces(*namespaces: str) -> list[Obj]:
-    return [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: ns}}} for ns in namespaces]
+    return [namespace_peer(ns) for ns in namespaces]
 
 
 DATA_NAMESPACES = frozenset({NAMESPACES["logging"], NAMESPACES["messaging"], NAMESPACES["data"]})
@@ -214,7 +201,7 @@ def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)
             "podSelector": {"matchLabels": pod_labels},
             "policyTypes": ["Ingress"],
             # No ports: every port (the collectors' namespace).
-            "ingress": [{"from": peers, **({"ports": [{"protocol": "TCP", "port": p} for p in ports]} if ports else {})}],
+            "ingress": [{"from": peers, **({"ports": tcp_ports(*ports)} if ports else {})}],
         },
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
@@ -244,4 +231,4 @@ def allow_within_namespace(namespace: str, parent: pulumi.Resource) -> None:
 
 def https_anywhere() -> Obj:
     """The Kubernetes API and AWS endpoints (STS, S3) have no fixed in-cluster address: HTTPS out."""
-    return {"ports": [{"protocol": "TCP", "port": 443}]}
+    return {"ports": tcp_ports(443)}

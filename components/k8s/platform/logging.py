@@ -357,7 +357,7 @@ class Logging(pulumi.ComponentResource):
             "allow-elasticsearch",
             ECK_NAMESPACE,
             {},
-            [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+            [{"to": from_namespaces(NAMESPACE), "ports": pods.tcp_ports(ES_PORT)}],
             self,
         )
         # Snapshots go to the store (on AWS: S3 through STS, HTTPS out).

@@ -15,7 +15,7 @@ from settings.endpoints import ENDPOINTS, NAMESPACES
 from settings.platform import MetricsBackend, metrics_annotations
 
 from .. import pods
-from .foundations import NAMESPACE_LABEL, allow_ingress
+from .foundations import allow_ingress
 from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS
 
 # hostPath needs the privileged level: `monitoring` is already the one privileged namespace (node agents).
@@ -156,6 +156,6 @@ class LogShipping(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *args.depends_on]),
         )
         # Logstash admits the shippers on the container-logs input only (monitoring's own egress is open).
-        shippers = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: NAMESPACE}}, "podSelector": {"matchLabels": LABELS}}
+        shippers = pods.namespace_peer(NAMESPACE, LABELS)
         allow_ingress("allow-log-shipper", NAMESPACES["logging"], LOGSTASH_POD_LABELS, [CONTAINER_LOGS_PORT], [shippers], self)
         register_declared(self)  # nothing to declare: it only sends

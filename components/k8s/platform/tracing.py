@@ -101,7 +101,7 @@ class Tracing(pulumi.ComponentResource):
             "allow-zipkin-elasticsearch",
             NAMESPACE,
             LABELS,
-            [{"to": from_namespaces(es.namespace), "ports": [{"protocol": "TCP", "port": es.port}]}],
+            [{"to": from_namespaces(es.namespace), "ports": pods.tcp_ports(es.port)}],
             self,
         )
         register_declared(self)  # nothing to declare: other components reach it by its contract names
