@@ -1,19 +1,17 @@
 """What every platform namespace stands on: PSA labels, default-deny, quotas, the data StorageClass, priorities."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.core.v1 import LimitRangeSpecArgs
+from pulumi_kubernetes.networking.v1 import NetworkPolicySpecArgs
 
 from components.handle import StorageClasses, VolumeProvisioner
 from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj, cidr_peer, dns_egress, namespace_peer, tcp_ports
+from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj, as_input, cidr_peer, dns_egress, namespace_peer, tcp_ports
 
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
@@ -103,39 +101,41 @@ class Foundations(pulumi.ComponentResource):
             self.namespaces[ns] = namespace
             # Children do not inherit the namespace's protection: a policy or quota is no data.
             in_ns = pulumi.ResourceOptions(parent=namespace, protect=False)
-            meta = {"namespace": ns}
             # Nothing in or out unless a policy below or a workload's own policy allows it.
             k8s.networking.v1.NetworkPolicy(
                 f"{ns}-default-deny",
-                metadata={**meta, "name": "default-deny"},
-                spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+                metadata={"namespace": ns, "name": "default-deny"},
+                spec=as_input(NetworkPolicySpecArgs, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
                 opts=in_ns,
             )
             k8s.networking.v1.NetworkPolicy(
                 f"{ns}-allow-dns",
-                metadata={**meta, "name": "allow-dns"},
-                spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress()]},
+                metadata={"namespace": ns, "name": "allow-dns"},
+                spec=as_input(NetworkPolicySpecArgs, {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress()]}),
                 opts=in_ns,
             )
             k8s.core.v1.ResourceQuota(
                 f"{ns}-quota",
-                metadata={**meta, "name": "quota"},
+                metadata={"namespace": ns, "name": "quota"},
                 spec={"hard": quota_hard(ns, args.scale, args.storage_gib.get(ns, 0))},
                 opts=in_ns,
             )
             # Containers an operator or chart adds without sizes still get requests and limits.
             k8s.core.v1.LimitRange(
                 f"{ns}-limits",
-                metadata={**meta, "name": "defaults"},
-                spec={
-                    "limits": [
-                        {
-                            "type": "Container",
-                            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                            "default": {"cpu": "500m", "memory": "512Mi"},
-                        }
-                    ]
-                },
+                metadata={"namespace": ns, "name": "defaults"},
+                spec=as_input(
+                    LimitRangeSpecArgs,
+                    {
+                        "limits": [
+                            {
+                                "type": "Container",
+                                "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                                "default": {"cpu": "500m", "memory": "512Mi"},
+                            }
+                        ]
+                    },
+                ),
                 opts=in_ns,
             )
 
@@ -197,12 +197,15 @@ def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)
     return k8s.networking.v1.NetworkPolicy(
         f"{namespace}-{name}",
         metadata={"namespace": namespace, "name": name},
-        spec={
-            "podSelector": {"matchLabels": pod_labels},
-            "policyTypes": ["Ingress"],
-            # No ports: every port (the collectors' namespace).
-            "ingress": [{"from": peers, **({"ports": tcp_ports(*ports)} if ports else {})}],
-        },
+        spec=as_input(
+            NetworkPolicySpecArgs,
+            {
+                "podSelector": {"matchLabels": pod_labels},
+                "policyTypes": ["Ingress"],
+                # No ports: every port (the collectors' namespace).
+                "ingress": [{"from": peers, **({"ports": tcp_ports(*ports)} if ports else {})}],
+            },
+        ),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
@@ -213,7 +216,7 @@ def allow_egress(
     return k8s.networking.v1.NetworkPolicy(
         f"{namespace}-{name}",
         metadata={"namespace": namespace, "name": name},
-        spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules},
+        spec=as_input(NetworkPolicySpecArgs, {"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules}),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
@@ -224,7 +227,10 @@ def allow_within_namespace(namespace: str, parent: pulumi.Resource) -> None:
     k8s.networking.v1.NetworkPolicy(
         f"{namespace}-allow-same-namespace",
         metadata={"namespace": namespace, "name": "allow-same-namespace"},
-        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
+        spec=as_input(
+            NetworkPolicySpecArgs,
+            {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
+        ),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 

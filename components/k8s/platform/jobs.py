@@ -4,13 +4,14 @@ Their pods are made of the shared pieces in components/k8s/pods.py.
 """
 
 import pulumi
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 
 from settings import versions
 
 from ..pods import Obj, container_security, labels, pod_security, small_resources, spot_tolerant_placement
 
 
-def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> Obj:
+def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> ObjectMetaArgsDict:
     """A one-shot setup Job retries on its own until the service it configures answers; `pulumi up` does not
     wait for it, or every greenfield deploy would also wait for that service's bootstrap."""
     return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}

@@ -1,9 +1,5 @@
 """ELK through ECK: Elasticsearch with S3 snapshots, Kibana (internal only), Logstash with a TCP JSON input."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 import hashlib
 import json
 from dataclasses import dataclass
@@ -326,25 +322,31 @@ class Logging(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-logstash-tcp",
             metadata={"namespace": NAMESPACE, "name": ENDPOINTS["logstash"].service, "labels": pods.labels("logstash")},
-            spec={
-                "selector": LOGSTASH_POD_LABELS,
-                "ports": [
-                    {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
-                    {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
-                ],
-            },
+            spec=pods.as_input(
+                k8s.core.v1.ServiceSpecArgs,
+                {
+                    "selector": LOGSTASH_POD_LABELS,
+                    "ports": [
+                        {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
+                        {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
+                    ],
+                },
+            ),
             opts=on_operator,
         )
         if ls.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-logstash",
                 metadata={"namespace": NAMESPACE, "name": "logstash"},
-                spec=pods.pdb_spec(LOGSTASH_POD_LABELS),
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LOGSTASH_POD_LABELS)),
                 opts=child,
             )
         if kb.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-kibana", metadata={"namespace": NAMESPACE, "name": "kibana"}, spec=pods.pdb_spec(kibana_labels), opts=child
+                f"{name}-kibana",
+                metadata={"namespace": NAMESPACE, "name": "kibana"},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(kibana_labels)),
+                opts=child,
             )
 
         apps, tracing = APPS_NAMESPACE, NAMESPACES["tracing"]
@@ -395,19 +397,22 @@ class Logging(pulumi.ComponentResource):
                 "name": "elasticsearch-snapshot-check",
                 "labels": pods.labels("elasticsearch-snapshot-check"),
             },
-            spec={
-                "schedule": SNAPSHOT_CHECK_SCHEDULE,
-                "timeZone": "Etc/UTC",
-                "concurrencyPolicy": "Forbid",
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "spec": {
-                        **job,
-                        "backoffLimit": 1,
-                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
-                    }
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                {
+                    "schedule": SNAPSHOT_CHECK_SCHEDULE,
+                    "timeZone": "Etc/UTC",
+                    "concurrencyPolicy": "Forbid",
+                    "failedJobsHistoryLimit": 3,
+                    "jobTemplate": {
+                        "spec": {
+                            **job,
+                            "backoffLimit": 1,
+                            "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                        }
+                    },
                 },
-            },
+            ),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
@@ -439,20 +444,23 @@ class Logging(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-snapshot-restore",
             metadata={"namespace": NAMESPACE, "name": "elasticsearch-restore", "labels": pods.labels("elasticsearch-restore")},
-            spec={
-                "schedule": jobs.MANUAL_SCHEDULE,
-                "timeZone": "Etc/UTC",
-                "suspend": True,
-                "concurrencyPolicy": "Forbid",
-                # One attempt: a half-done restore is inspected, not retried over itself.
-                "jobTemplate": {
-                    "spec": {
-                        **job,
-                        "backoffLimit": 0,
-                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
-                    }
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                {
+                    "schedule": jobs.MANUAL_SCHEDULE,
+                    "timeZone": "Etc/UTC",
+                    "suspend": True,
+                    "concurrencyPolicy": "Forbid",
+                    # One attempt: a half-done restore is inspected, not retried over itself.
+                    "jobTemplate": {
+                        "spec": {
+                            **job,
+                            "backoffLimit": 0,
+                            "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                        }
+                    },
                 },
-            },
+            ),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
@@ -485,6 +493,6 @@ class Logging(pulumi.ComponentResource):
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
             metadata=jobs.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
-            spec=spec,
+            spec=pods.as_input(k8s.batch.v1.JobSpecArgs, spec),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

@@ -1,9 +1,5 @@
 """RabbitMQ through the RabbitMQ Cluster Operator: quorum queues by default, persistent, generated credentials."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
@@ -111,7 +107,10 @@ class Messaging(pulumi.ComponentResource):
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-rabbitmq", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+                f"{name}-rabbitmq",
+                metadata={"namespace": NAMESPACE, "name": NAME},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LABELS)),
+                opts=child,
             )
 
         password = generated_password(f"{name}-rabbitmq-app", self)
@@ -126,15 +125,18 @@ class Messaging(pulumi.ComponentResource):
                 secrets_digest({"password": password}).apply(lambda d: f"rabbitmq-user-{APP_USER}-{d[:8]}"),
                 "rabbitmq-user-setup",
             ),
-            spec=jobs.setup_job_spec(
-                "rabbitmq-user-setup",
-                versions.CURL_IMAGE,
-                user_setup_script(),
-                env=[
-                    pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
-                    pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
-                    pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
-                ],
+            spec=pods.as_input(
+                k8s.batch.v1.JobSpecArgs,
+                jobs.setup_job_spec(
+                    "rabbitmq-user-setup",
+                    versions.CURL_IMAGE,
+                    user_setup_script(),
+                    env=[
+                        pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                        pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+                        pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
+                    ],
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
         )
@@ -186,15 +188,18 @@ class Messaging(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-definitions-export",
             metadata={"namespace": NAMESPACE, "name": "rabbitmq-definitions-export", "labels": labels},
-            spec=jobs.transfer_cronjob_spec(
-                "rabbitmq-definitions-export",
-                EXPORT_SCHEDULE,
-                service_account=EXPORT_SERVICE_ACCOUNT,
-                uid=999,
-                first=export,
-                then=jobs.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
-                # One small JSON file: the node's disk is room enough.
-                scratch={"name": jobs.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    "rabbitmq-definitions-export",
+                    EXPORT_SCHEDULE,
+                    service_account=EXPORT_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=export,
+                    then=jobs.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
+                    # One small JSON file: the node's disk is room enough.
+                    scratch={"name": jobs.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
         )

@@ -1,9 +1,5 @@
 """MongoDB through MongoDB's operator (MCK): a replica set across zones, SCRAM users, nightly dumps to S3."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
@@ -156,7 +152,10 @@ class MongoDB(pulumi.ComponentResource):
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-mongodb", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+                f"{name}-mongodb",
+                metadata={"namespace": NAMESPACE, "name": NAME},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LABELS)),
+                opts=child,
             )
         if prometheus:
             login = {"username": METRICS_USER, "password": passwords[METRICS_USER]}
@@ -208,20 +207,23 @@ class MongoDB(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
-            spec=jobs.transfer_cronjob_spec(
-                "mongodb-backup",
-                cfg.backup_schedule,
-                service_account=BACKUP_SERVICE_ACCOUNT,
-                uid=999,
-                first=dump,
-                then=jobs.aws_cli(
-                    "upload",
-                    s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
-                    args.backups.bucket,
-                    env=s3.cli_env(store),
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    "mongodb-backup",
+                    cfg.backup_schedule,
+                    service_account=BACKUP_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=dump,
+                    then=jobs.aws_cli(
+                        "upload",
+                        s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
+                        args.backups.bucket,
+                        env=s3.cli_env(store),
+                    ),
+                    # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
+                    scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
                 ),
-                # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
-                scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
@@ -268,15 +270,18 @@ class MongoDB(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-restore",
             metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
-            spec=jobs.transfer_cronjob_spec(
-                RESTORE_CRONJOB,
-                jobs.MANUAL_SCHEDULE,
-                service_account=RESTORE_SERVICE_ACCOUNT,
-                uid=999,
-                first=fetch,
-                then=replay,
-                scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
-                suspend=True,
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    RESTORE_CRONJOB,
+                    jobs.MANUAL_SCHEDULE,
+                    service_account=RESTORE_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=fetch,
+                    then=replay,
+                    scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
+                    suspend=True,
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
