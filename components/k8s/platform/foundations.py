@@ -12,6 +12,7 @@ from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
 from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj, as_input, cidr_peer, dns_egress, namespace_peer, tcp_ports
+from .context import PlatformContext
 
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
@@ -79,16 +80,12 @@ DATA_NAMESPACES = frozenset({NAMESPACES["logging"], NAMESPACES["messaging"], NAM
 class FoundationsArgs:
     # Requested storage per namespace (GiB), so the quota fits what the stack claims.
     storage_gib: dict[str, int]
-    scale: int
-    storage: StorageClasses
-    # Deleting a namespace deletes everything in it, claims included: the data tier's are protected.
-    protected: frozenset[str] = frozenset()
 
 
 class Foundations(pulumi.ComponentResource):
     namespace_names: list[str]
 
-    def __init__(self, name: str, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Foundations", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
@@ -96,7 +93,8 @@ class Foundations(pulumi.ComponentResource):
             namespace = k8s.core.v1.Namespace(
                 ns,
                 metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})},
-                opts=pulumi.ResourceOptions(parent=self, protect=ns in args.protected),
+                # Deleting a namespace deletes everything in it, claims included: the data tier's are protected.
+                opts=pulumi.ResourceOptions(parent=self, protect=context.protect and ns in DATA_NAMESPACES),
             )
             self.namespaces[ns] = namespace
             # Children do not inherit the namespace's protection: a policy or quota is no data.
@@ -117,7 +115,7 @@ class Foundations(pulumi.ComponentResource):
             k8s.core.v1.ResourceQuota(
                 f"{ns}-quota",
                 metadata={"namespace": ns, "name": "quota"},
-                spec={"hard": quota_hard(ns, args.scale, args.storage_gib.get(ns, 0))},
+                spec={"hard": quota_hard(ns, context.scale, args.storage_gib.get(ns, 0))},
                 opts=in_ns,
             )
             # Containers an operator or chart adds without sizes still get requests and limits.
@@ -139,8 +137,9 @@ class Foundations(pulumi.ComponentResource):
                 opts=in_ns,
             )
 
-        if args.storage.provisioner is not None:
-            self._storage_classes(args.storage, args.storage.provisioner, child)
+        storage = context.cluster.storage
+        if storage.provisioner is not None:
+            self._storage_classes(storage, storage.provisioner, child)
         self.priority_classes = [
             k8s.scheduling.v1.PriorityClass(
                 DATA_PRIORITY_CLASS,

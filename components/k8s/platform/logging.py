@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, S3Client, StorageClasses, WorkloadIdentity
+from components.handle import S3Client
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
@@ -16,6 +16,7 @@ from settings.platform import ElasticsearchConfig, WorkloadConfig
 from .. import pods
 from . import jobs, s3
 from .charts import pinned_chart
+from .context import PlatformContext
 from .foundations import ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces
 from .secrets import generated_password, secret
 
@@ -124,19 +125,14 @@ class LoggingArgs:
     elasticsearch: ElasticsearchConfig
     kibana: WorkloadConfig
     logstash: WorkloadConfig
-    backups: BackupStore
-    identity: WorkloadIdentity
-    storage: StorageClasses
-    depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
-    protect: bool = False
 
 
 class Logging(pulumi.ComponentResource):
     elasticsearch_name: str
 
-    def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Logging", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         self.operator = pinned_chart(
             f"{name}-eck-operator",
             versions.ECK_OPERATOR,
@@ -149,14 +145,14 @@ class Logging(pulumi.ComponentResource):
             },
             opts=child,
         )
-        on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
+        on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *context.ready])
 
         # Elasticsearch reads and writes snapshots under its own prefix of the backups store, nothing else.
-        grant = args.identity.grant(
+        grant = context.cluster.identity.grant(
             f"{name}-es-snapshots",
             namespace=NAMESPACE,
             service_account=SNAPSHOT_SERVICE_ACCOUNT,
-            policy=args.backups.access_policy(SNAPSHOT_PREFIX, read=True),
+            policy=context.cluster.backups.access_policy(SNAPSHOT_PREFIX, read=True),
             tags={"component": "platform"},
             parent=self,
         )
@@ -165,7 +161,7 @@ class Logging(pulumi.ComponentResource):
             metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=child,
         )
-        store = args.backups.client(f"{name}-es-s3", NAMESPACE, self)
+        store = context.cluster.backups.client(f"{name}-es-s3", NAMESPACE, self)
         zipkin_password = generated_password(f"{name}-zipkin-es", self)
         self.zipkin_password = zipkin_password
         users = secret(
@@ -222,7 +218,7 @@ class Logging(pulumi.ComponentResource):
                                 "metadata": {"name": "elasticsearch-data"},
                                 "spec": {
                                     "accessModes": ["ReadWriteOnce"],
-                                    "storageClassName": args.storage.data,
+                                    "storageClassName": context.cluster.storage.data,
                                     "resources": {"requests": {"storage": f"{es.storage_gib}Gi"}},
                                 },
                             }
@@ -230,9 +226,9 @@ class Logging(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, users, roles, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=context.protect, depends_on=[self.operator, users, roles, *context.ready]),
         )
-        self._snapshot_job(name, es, args.backups.bucket, on_operator)
+        self._snapshot_job(name, es, context.cluster.backups.bucket, on_operator)
         self._restore_job(name, on_operator)
         self._snapshot_check(name, on_operator)
 
@@ -270,7 +266,7 @@ class Logging(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *context.ready]),
         )
 
         ls = args.logstash
@@ -310,13 +306,13 @@ class Logging(pulumi.ComponentResource):
                         "metadata": {"name": "logstash-data"},
                         "spec": {
                             "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": args.storage.data,
+                            "storageClassName": context.cluster.storage.data,
                             "resources": {"requests": {"storage": "2Gi"}},
                         },
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *context.ready]),
         )
         # The contract's name for the services' log endpoint (ECK's own Services are named <name>-ls-*).
         k8s.core.v1.Service(

@@ -11,6 +11,7 @@ from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
 from .. import pods
 from .charts import pinned_chart
+from .context import PlatformContext
 from .foundations import ANYWHERE, allow_egress, allow_ingress
 from .secrets import generated_password, secret
 
@@ -152,30 +153,27 @@ def keep_first_telemetry(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceT
 @dataclass(frozen=True)
 class MetricsArgs:
     config: MetricsConfig
-    cluster_name: str
-    storage_class: str  # the handle's data class
-    depends_on: list[pulumi.Resource]
 
 
 class Metrics(pulumi.ComponentResource):
     backend: MetricsBackend
 
-    def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Metrics", name, None, opts)
         cfg = args.config
-        depends_on = list(args.depends_on)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        depends_on = list(context.ready)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         transforms: list[pulumi.ResourceTransform] = []
         if cfg.backend == "prometheus":
             login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
             depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
-            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, args.storage_class)
+            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, context.cluster.storage.data)
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))
             token = generated_password(f"{name}-cluster-agent-token", self)
             depends_on.append(secret(CLUSTER_AGENT_TOKEN_SECRET, NAMESPACE, {"token": token}, child))
-            chart, values = versions.DATADOG, datadog_values(cfg, args.cluster_name)
+            chart, values = versions.DATADOG, datadog_values(cfg, context.cluster.name)
             transforms.append(keep_first_telemetry)
         self.chart = pinned_chart(
             f"{name}-{chart.name}",

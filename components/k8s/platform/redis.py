@@ -12,9 +12,10 @@ import pulumi_kubernetes as k8s
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
+from settings.platform import RedisConfig, metrics_annotations
 
 from .. import pods
+from .context import PlatformContext
 from .foundations import allow_ingress, from_namespaces
 from .secrets import CONFIG_HASH_ANNOTATION, SECRETS_HASH_ANNOTATION, app_secret, config_digest, generated_password, secret, secrets_digest
 
@@ -115,10 +116,6 @@ backend master
 @dataclass(frozen=True)
 class RedisArgs:
     config: RedisConfig
-    metrics_backend: MetricsBackend
-    storage_class: str  # the handle's data class
-    depends_on: list[pulumi.Resource]
-    protect: bool = False
 
 
 def volume_claim(gib: int, storage_class: str) -> dict:
@@ -133,9 +130,9 @@ def volume_claim(gib: int, storage_class: str) -> dict:
 
 
 class Redis(pulumi.ComponentResource):
-    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Redis", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         cfg = args.config
         password = generated_password(f"{name}-redis", self)
         auth = secret(AUTH_SECRET, NAMESPACE, {"password": password}, child)
@@ -151,7 +148,7 @@ class Redis(pulumi.ComponentResource):
         )
         # Redis, Sentinel and HAProxy read their config and the password at start only: both roll them.
         rolls = {CONFIG_HASH_ANNOTATION: config_digest(config_data), SECRETS_HASH_ANNOTATION: secrets_digest({"password": password})}
-        after_config = pulumi.ResourceOptions(parent=self, depends_on=[auth, config, *args.depends_on])
+        after_config = pulumi.ResourceOptions(parent=self, depends_on=[auth, config, *context.ready])
         password_env = pods.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password")
         ping = ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG']
         k8s.core.v1.Service(
@@ -190,7 +187,7 @@ class Redis(pulumi.ComponentResource):
                     "template": {
                         "metadata": {
                             "labels": NODE_LABELS,
-                            "annotations": {**metrics_annotations(args.metrics_backend, "exporter", EXPORTER_PORT), **rolls},
+                            "annotations": {**metrics_annotations(context.metrics_backend, "exporter", EXPORTER_PORT), **rolls},
                         },
                         "spec": {
                             "priorityClassName": pods.DATA_PRIORITY_CLASS,
@@ -249,10 +246,10 @@ class Redis(pulumi.ComponentResource):
                             ],
                         },
                     },
-                    "volumeClaimTemplates": [volume_claim(cfg.storage_gib, args.storage_class)],
+                    "volumeClaimTemplates": [volume_claim(cfg.storage_gib, context.cluster.storage.data)],
                 },
             ),
-            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=args.protect)),
+            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=context.protect)),
         )
         proxies = 2 if cfg.replicas > 1 else 1
         k8s.apps.v1.Deployment(

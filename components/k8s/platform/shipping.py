@@ -1,7 +1,5 @@
 """Container stdout to the logging tier: Fluent Bit on every node tails the kubelet's logs and sends them to Logstash."""
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
@@ -9,9 +7,10 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, metrics_annotations
+from settings.platform import metrics_annotations
 
 from .. import pods
+from .context import PlatformContext
 from .foundations import allow_ingress
 from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS
 
@@ -67,16 +66,10 @@ def fluent_bit_config() -> str:
 """
 
 
-@dataclass(frozen=True)
-class LogShippingArgs:
-    metrics_backend: MetricsBackend
-    depends_on: list[pulumi.Resource]
-
-
 class LogShipping(pulumi.ComponentResource):
-    def __init__(self, name: str, args: LogShippingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:LogShipping", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         meta: ObjectMetaArgsDict = {"namespace": NAMESPACE, "name": NAME, "labels": LABELS}
         account = k8s.core.v1.ServiceAccount(f"{name}-fluent-bit", metadata=meta, opts=child)
         # The kubernetes filter reads pod and namespace metadata from the API server.
@@ -109,7 +102,7 @@ class LogShipping(pulumi.ComponentResource):
                     "template": {
                         "metadata": {
                             "labels": LABELS,
-                            "annotations": metrics_annotations(args.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
+                            "annotations": metrics_annotations(context.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
                         },
                         "spec": {
                             "serviceAccountName": NAME,
@@ -161,7 +154,7 @@ class LogShipping(pulumi.ComponentResource):
                     },
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *context.ready]),
         )
         # Logstash admits the shippers on the container-logs input only (monitoring's own egress is open).
         shippers = pods.namespace_peer(NAMESPACE, LABELS)

@@ -8,9 +8,10 @@ import pulumi_kubernetes as k8s
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, WorkloadConfig, metrics_annotations
+from settings.platform import WorkloadConfig, metrics_annotations
 
 from .. import pods
+from .context import PlatformContext
 from .foundations import allow_egress, allow_ingress, from_namespaces
 from .logging import ZIPKIN_USER
 from .secrets import secret
@@ -24,15 +25,13 @@ CREDENTIALS = "zipkin-elasticsearch"
 @dataclass(frozen=True)
 class TracingArgs:
     config: WorkloadConfig
-    metrics_backend: MetricsBackend
     elasticsearch_password: pulumi.Input[str]
-    depends_on: list[pulumi.Resource]
 
 
 class Tracing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: TracingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: TracingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Tracing", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         credentials = secret(CREDENTIALS, NAMESPACE, {"username": ZIPKIN_USER, "password": args.elasticsearch_password}, child)
         cfg = args.config
         es = ENDPOINTS["elasticsearch"]
@@ -49,7 +48,7 @@ class Tracing(pulumi.ComponentResource):
                     "template": {
                         "metadata": {
                             "labels": LABELS,
-                            "annotations": metrics_annotations(args.metrics_backend, "zipkin", PORT, "/prometheus"),
+                            "annotations": metrics_annotations(context.metrics_backend, "zipkin", PORT, "/prometheus"),
                         },
                         "spec": {
                             **pods.spot_tolerant_placement(),
@@ -86,7 +85,7 @@ class Tracing(pulumi.ComponentResource):
                     },
                 },
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, *context.ready]),
         )
         k8s.core.v1.Service(
             f"{name}-zipkin",
