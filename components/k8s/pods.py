@@ -61,6 +61,16 @@ def reserved_pool_affinity() -> Obj:
     }
 
 
+def reserved_pool_selector() -> dict[str, str]:
+    """The nodeSelector form, for charts whose values take no affinity: the reserved (on-demand) pool."""
+    return {POOL_LABEL: "reserved"}
+
+
+def every_node_tolerations() -> list[Obj]:
+    """Node agents (log shippers, exporters) run on every node, whatever its taints: each node's data is only there."""
+    return [{"operator": "Exists"}]
+
+
 def spot_tolerant_placement() -> Obj:
     """Stateless platform pods tolerate the spot taint and prefer spot nodes, keeping reserved capacity for data."""
     return {
@@ -117,8 +127,11 @@ def small_resources(cpu: str = "50m", cpu_limit: str = "200m", memory: str = "64
     return resources(ResourcesConfig(cpu=cpu, cpu_limit=cpu_limit, memory=memory))
 
 
-def pod_security(uid: int = NONROOT_UID) -> Obj:
-    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
+def pod_security(uid: int | None = NONROOT_UID, *, supplemental_groups: list[int] | None = None) -> Obj:
+    """Restricted profile. `uid=None` where an operator or the image picks the (non-root) user itself."""
+    ids = {"runAsUser": uid, "runAsGroup": uid, "fsGroup": uid} if uid is not None else {}
+    groups = {"supplementalGroups": supplemental_groups} if supplemental_groups else {}
+    return {"runAsNonRoot": True, **ids, **groups, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def container_security(read_only_root: bool = True) -> Obj:

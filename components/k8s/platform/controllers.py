@@ -10,9 +10,8 @@ import pulumi
 from components.handle import CloudControllers
 from components.outputs import register_declared
 from settings import versions
-from settings.scheduling import POOL_LABEL
 
-from ..pods import small_resources
+from ..pods import reserved_pool_selector, small_resources
 from .charts import pinned_chart
 from .context import PlatformContext
 from .published import published_policy
@@ -73,11 +72,6 @@ def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
     }
 
 
-def on_reserved_pool() -> dict[str, Any]:
-    """The autoscaler must not run on nodes it may remove; both controllers stay on the reserved pool."""
-    return {POOL_LABEL: "reserved"}
-
-
 @dataclass(frozen=True)
 class ControllersArgs:
     cloud: CloudControllers
@@ -122,7 +116,7 @@ class Controllers(pulumi.ComponentResource):
                     "name": LBC_SERVICE_ACCOUNT,
                     "annotations": lbc.annotations,
                 },
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "256Mi"),
                 # App Services set loadBalancerClass themselves; the mutating webhook (failurePolicy Fail) would
                 # only reject every Service created before the controller is ready.
@@ -147,7 +141,7 @@ class Controllers(pulumi.ComponentResource):
                 },
                 "extraArgs": {"expander": "priority", "balance-similar-node-groups": True, "skip-nodes-with-local-storage": False},
                 "expanderPriorities": {str(k): v for k, v in EXPANDER_PRIORITIES.items()},
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "512Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),
@@ -160,7 +154,7 @@ class Controllers(pulumi.ComponentResource):
                 # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.
                 "replicas": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "200Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),

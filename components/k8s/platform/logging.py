@@ -139,9 +139,9 @@ class Logging(pulumi.ComponentResource):
             namespace=ECK_NAMESPACE,
             values={
                 "managedNamespaces": [NAMESPACE],
-                "nodeSelector": {"insight.io/pool": "reserved"},
+                "nodeSelector": pods.reserved_pool_selector(),
                 # elastic-system enforces restricted; the 3.1.0 chart's pod context sets no seccomp profile.
-                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "podSecurityContext": pods.pod_security(None),
             },
             opts=child,
         )

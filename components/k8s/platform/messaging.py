@@ -81,7 +81,7 @@ class Messaging(pulumi.ComponentResource):
                                 "spec": {
                                     "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                     "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
-                                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                                    "securityContext": pods.pod_security(None),  # the operator runs RabbitMQ as uid 999
                                     "containers": [
                                         {
                                             "name": "rabbitmq",

@@ -100,7 +100,7 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
                 "resources": pods.resources(PROMETHEUS_RESOURCES),
                 "retention": f"{cfg.retention_days}d",
                 "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                "nodeSelector": {"insight.io/pool": "reserved"},
+                "nodeSelector": pods.reserved_pool_selector(),
                 "additionalScrapeConfigs": [ANNOTATED_PODS_JOB],
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
@@ -117,9 +117,9 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
         },
         # Alertmanager keeps the chart's `null` receiver, by choice: only `test` runs Prometheus (staging and prod
         # report to Datadog, where monitors page), and nobody is paged for `test`; its alerts show in the UIs.
-        "alertmanager": {"alertmanagerSpec": {"nodeSelector": {"insight.io/pool": "reserved"}}},
+        "alertmanager": {"alertmanagerSpec": {"nodeSelector": pods.reserved_pool_selector()}},
         # Node exporter runs on every node, spot ones included.
-        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+        "prometheus-node-exporter": {"tolerations": pods.every_node_tolerations()},
         **switched_off(versions.KUBE_PROMETHEUS_STACK.name),
     }
 
@@ -136,7 +136,7 @@ def datadog_values(cfg: MetricsConfig, cluster_name: str) -> dict:
         },
         "clusterAgent": {"enabled": True, "replicas": 2, "tokenExistingSecret": CLUSTER_AGENT_TOKEN_SECRET},
         # The agent runs on every node, spot ones included.
-        "agents": {"tolerations": [{"operator": "Exists"}]},
+        "agents": {"tolerations": pods.every_node_tolerations()},
         **switched_off(versions.DATADOG.name),
     }
 

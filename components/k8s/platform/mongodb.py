@@ -83,7 +83,7 @@ class MongoDB(pulumi.ComponentResource):
             f"{name}-operator",
             versions.MONGODB_OPERATOR,
             namespace=NAMESPACE,
-            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
+            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": pods.reserved_pool_selector()}},
             opts=child,
         )
         passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, RESTORE_USER, METRICS_USER)}

@@ -109,10 +109,9 @@ class LogShipping(pulumi.ComponentResource):
                             # The token only where it is read (the kubernetes filter's default path), not everywhere.
                             "automountServiceAccountToken": False,
                             "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                            # Every node, spot ones included, whatever their taints: each node's logs are only there.
-                            "tolerations": [{"operator": "Exists"}],
+                            "tolerations": pods.every_node_tolerations(),
                             # The runtime writes logs 0640 root:root: the root group reads them, no root user needed.
-                            "securityContext": {**pods.pod_security(), "supplementalGroups": [0]},
+                            "securityContext": pods.pod_security(supplemental_groups=[0]),
                             "containers": [
                                 {
                                     "name": NAME,
