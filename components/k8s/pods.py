@@ -85,15 +85,16 @@ def spot_tolerant_placement() -> Obj:
     }
 
 
-def zone_spread(match_labels: dict[str, str], replicas: int) -> list[Obj]:
-    """More than one replica: spread (spread_constraints)."""
-    if replicas < 2:
+def spreads(max_pods: int) -> bool:
+    """The one spread rule of apps and platform: spread when the workload may run more than one pod (its replicas, or
+    its autoscaler's maximum). A single pod has nothing to spread from."""
+    return max_pods > 1
+
+
+def zone_spread(match_labels: dict[str, str], max_pods: int) -> list[Obj]:
+    """When it spreads: one pod per zone where possible (hard), and never two on one node when avoidable."""
+    if not spreads(max_pods):
         return []
-    return spread_constraints(match_labels)
-
-
-def spread_constraints(match_labels: dict[str, str]) -> list[Obj]:
-    """One pod per zone where possible (hard), and never two on one node when avoidable."""
     return [
         # nodeTaintsPolicy Honor: a lost zone's nodes (tainted unreachable) stop counting, so its pods can move.
         {

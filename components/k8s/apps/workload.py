@@ -89,13 +89,7 @@ def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> Obj:
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
         "livenessProbe": _probe(deploy.probes.liveness, "admin"),
         "readinessProbe": _probe(deploy.probes.readiness, "admin"),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": pods.container_security(),
         "volumeMounts": mounts,
     }
 
@@ -128,7 +122,7 @@ def pod_template(
                 *scratch,
             ],
             **placement(spec),
-            "topologySpreadConstraints": pods.spread_constraints(selector(spec)),
+            "topologySpreadConstraints": pods.zone_spread(selector(spec), max(deploy.replicas, deploy.autoscaling.max_replicas)),
             "terminationGracePeriodSeconds": PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
             **({"priorityClassName": pods.DATA_PRIORITY_CLASS} if deploy.kind == "StatefulSet" else {}),
