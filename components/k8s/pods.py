@@ -20,7 +20,8 @@ def as_input(kind: type[Kind], manifest: pulumi.Input[Obj]) -> pulumi.Input[Kind
     """The one typed boundary between our manifests and the provider's hints, at each argument that takes one.
 
     The hints want `kind` or its ArgsDict, whose keys are snake_case; a manifest is the camelCase Kubernetes object
-    it becomes, which the provider takes as it is (it translates only the snake_case names it knows). pyright cannot
+    it becomes, which the SDK sends as it is (it translates only the snake_case names `kind` declares: pulumi 3's
+    runtime/rpc.py serialize_property). pyright cannot
     check a manifest against the cluster's schema, so it is handed over untyped here, and only here;
     tests/test_manifest_schemas.py validates every rendered object strictly against the pinned schemas instead.
     `kind` names what the argument is, for the reader and for pyright's check of the argument itself."""
