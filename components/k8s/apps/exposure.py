@@ -3,77 +3,37 @@
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.core.v1 import ServicePortArgs, ServiceSpecArgs
-from pulumi_kubernetes.meta.v1 import LabelSelectorArgs
-from pulumi_kubernetes.networking.v1 import (
-    IPBlockArgs,
-    NetworkPolicyEgressRuleArgs,
-    NetworkPolicyIngressRuleArgs,
-    NetworkPolicyPeerArgs,
-    NetworkPolicyPortArgs,
-    NetworkPolicySpecArgs,
-)
+from pulumi_kubernetes.networking.v1 import NetworkPolicySpecArgs
 
 from catalog import SERVICE_PORT, ServiceSpec
 from components.handle import PublicEdge
 from settings.endpoints import ENDPOINTS, NAMESPACES
 
-from .workload import NAME_LABEL, object_metadata, selector
+from .. import pods
+from ..pods import NAME_LABEL, Obj, cidr_peer, namespace_peer, pods_peer, tcp_ports
+from .workload import object_metadata, selector
 
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 
 
-def _peer_namespace(namespace: str, pods: dict[str, str] | None = None) -> NetworkPolicyPeerArgs:
-    return NetworkPolicyPeerArgs(
-        namespace_selector=LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
-        pod_selector=LabelSelectorArgs(match_labels=pods) if pods else None,
-    )
-
-
-def _tcp(*ports: int) -> list[NetworkPolicyPortArgs]:
-    return [NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-
-def network_policy_spec(spec: ServiceSpec, clients: tuple[str, ...], callee_ports: dict[str, int]) -> NetworkPolicySpecArgs:
+def network_policy_spec(spec: ServiceSpec, clients: tuple[str, ...], callee_ports: dict[str, int]) -> Obj:
     """Ingress only from declared clients (the internet too for public services) and the metrics scraper;
     egress only to DNS, the infra endpoints and services its config names, and HTTPS outside the VPC."""
-    http = _tcp(spec.deploy.port)
-    ingress = [
-        NetworkPolicyIngressRuleArgs(
-            from_=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs(match_labels={NAME_LABEL: c}))], ports=http
-        )
-        for c in clients
-    ]
+    http = tcp_ports(spec.deploy.port)
+    admin = tcp_ports(spec.deploy.probes.port)
+    ingress = [{"from": [pods_peer({NAME_LABEL: c})], "ports": http} for c in clients]
     if spec.public:
         # target type ip: the NLB connects to the pods' port itself.
-        ingress.append(NetworkPolicyIngressRuleArgs(from_=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0"))], ports=http))
+        ingress.append({"from": [cidr_peer("0.0.0.0/0")], "ports": http})
         # The NLB health-checks the admin port from its own addresses inside the VPC.
-        ingress.append(
-            NetworkPolicyIngressRuleArgs(
-                from_=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr=cidr)) for cidr in PRIVATE_RANGES],
-                ports=_tcp(spec.deploy.probes.port),
-            )
-        )
-    ingress.append(NetworkPolicyIngressRuleArgs(from_=[_peer_namespace(NAMESPACES["monitoring"])], ports=_tcp(spec.deploy.probes.port)))
-    dns = [NetworkPolicyPortArgs(protocol="UDP", port=53), NetworkPolicyPortArgs(protocol="TCP", port=53)]
-    egress = [NetworkPolicyEgressRuleArgs(to=[_peer_namespace("kube-system", {"k8s-app": "kube-dns"})], ports=dns)]
-    egress += [
-        NetworkPolicyEgressRuleArgs(to=[_peer_namespace(ENDPOINTS[name].namespace)], ports=_tcp(ENDPOINTS[name].port)) for name in spec.uses
-    ]
-    egress += [
-        NetworkPolicyEgressRuleArgs(
-            to=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs(match_labels={NAME_LABEL: callee}))], ports=_tcp(callee_ports[callee])
-        )
-        for callee in spec.calls
-    ]
+        ingress.append({"from": [cidr_peer(cidr) for cidr in PRIVATE_RANGES], "ports": admin})
+    ingress.append({"from": [namespace_peer(NAMESPACES["monitoring"])], "ports": admin})
+    egress = [pods.dns_egress()]
+    egress += [{"to": [namespace_peer(ENDPOINTS[name].namespace)], "ports": tcp_ports(ENDPOINTS[name].port)} for name in spec.uses]
+    egress += [{"to": [pods_peer({NAME_LABEL: callee})], "ports": tcp_ports(callee_ports[callee])} for callee in spec.calls]
     # Sentry and the AWS APIs (STS for IRSA) answer on HTTPS outside the VPC.
-    egress.append(
-        NetworkPolicyEgressRuleArgs(
-            to=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0", except_=PRIVATE_RANGES))], ports=_tcp(443)
-        )
-    )
-    return NetworkPolicySpecArgs(
-        pod_selector=LabelSelectorArgs(match_labels=selector(spec)), policy_types=["Ingress", "Egress"], ingress=ingress, egress=egress
-    )
+    egress.append({"to": [cidr_peer("0.0.0.0/0", outside=PRIVATE_RANGES)], "ports": tcp_ports(443)})
+    return {"podSelector": {"matchLabels": selector(spec)}, "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress}
 
 
 def network_policy(
@@ -82,7 +42,7 @@ def network_policy(
     return k8s.networking.v1.NetworkPolicy(
         f"{name}-netpol",
         metadata=object_metadata(spec, version, spec.name),
-        spec=network_policy_spec(spec, clients, callee_ports),
+        spec=pods.as_input(NetworkPolicySpecArgs, network_policy_spec(spec, clients, callee_ports)),
         opts=pulumi.ResourceOptions(parent=parent),
     )
 

@@ -5,65 +5,20 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes.apps.v1 import (
-    DeploymentSpecArgs,
-    DeploymentStrategyArgs,
-    RollingUpdateDeploymentArgs,
-    RollingUpdateStatefulSetStrategyArgs,
-    StatefulSetPersistentVolumeClaimRetentionPolicyArgs,
-    StatefulSetSpecArgs,
-    StatefulSetUpdateStrategyArgs,
-)
-from pulumi_kubernetes.core.v1 import AffinityArgs as PodAffinityArgs
-from pulumi_kubernetes.core.v1 import (
-    CapabilitiesArgs,
-    ConfigMapVolumeSourceArgs,
-    ContainerArgs,
-    ContainerPortArgs,
-    EmptyDirVolumeSourceArgs,
-    EnvVarArgs,
-    EnvVarSourceArgs,
-    EphemeralVolumeSourceArgs,
-    HTTPGetActionArgs,
-    LifecycleArgs,
-    LifecycleHandlerArgs,
-    NodeAffinityArgs,
-    NodeSelectorArgs,
-    NodeSelectorRequirementArgs,
-    NodeSelectorTermArgs,
-    PersistentVolumeClaimArgs,
-    PersistentVolumeClaimSpecArgs,
-    PersistentVolumeClaimTemplateArgs,
-    PodSecurityContextArgs,
-    PodSpecArgs,
-    PodTemplateSpecArgs,
-    PreferredSchedulingTermArgs,
-    ProbeArgs,
-    SeccompProfileArgs,
-    SecretKeySelectorArgs,
-    SecurityContextArgs,
-    ServicePortArgs,
-    ServiceSpecArgs,
-    SleepActionArgs,
-    TolerationArgs,
-    TopologySpreadConstraintArgs,
-    VolumeArgs,
-    VolumeMountArgs,
-    VolumeResourceRequirementsArgs,
-)
-from pulumi_kubernetes.core.v1 import ResourceRequirementsArgs as ContainerResourcesArgs
-from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.apps.v1 import DeploymentSpecArgs, StatefulSetSpecArgs
+from pulumi_kubernetes.core.v1 import ServicePortArgs, ServiceSpecArgs
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgs
 
 from catalog import ServiceSpec
-from catalog.model import Probe, Volume
+from catalog.model import Probe
 from components.handle import StorageClasses
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
-from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
 
-from ..platform.pods import DATA_PRIORITY_CLASS
+from .. import pods
+from ..pods import NAME_LABEL, Obj
 
-NAME_LABEL = "app.kubernetes.io/name"
 CONFIG_HASH_ANNOTATION = "insight.io/config-hash"
 CONFIG_DIR = "/etc/insight"
 RUN_AS = 10001  # the images' non-root user
@@ -74,7 +29,7 @@ SHUTDOWN_SECONDS = 30
 
 
 def labels(spec: ServiceSpec, version: str) -> dict[str, str]:
-    return {NAME_LABEL: spec.name, "app.kubernetes.io/part-of": "insight", "app.kubernetes.io/version": version}
+    return pods.labels(spec.name, part_of=pods.APPS_PART_OF, version=version)
 
 
 def selector(spec: ServiceSpec) -> dict[str, str]:
@@ -85,34 +40,15 @@ def object_metadata(spec: ServiceSpec, version: str, object_name: str, annotatio
     return ObjectMetaArgs(name=object_name, namespace=APPS_NAMESPACE, labels=labels(spec, version), annotations=annotations)
 
 
-def placement(spec: ServiceSpec) -> tuple[list[TolerationArgs], PodAffinityArgs]:
+def placement(spec: ServiceSpec) -> Obj:
     """Spot-tolerant services tolerate the spot taint and prefer spot nodes; the rest must land on the reserved pool."""
     if spec.deploy.spot_tolerant:
-        tolerations = [TolerationArgs(key=SPOT_TAINT_KEY, operator="Equal", value="true", effect="NoSchedule")]
-        preferred = PreferredSchedulingTermArgs(
-            weight=100,
-            preference=NodeSelectorTermArgs(
-                match_expressions=[NodeSelectorRequirementArgs(key=POOL_LABEL, operator="In", values=["spot"])]
-            ),
-        )
-        return tolerations, PodAffinityArgs(
-            node_affinity=NodeAffinityArgs(preferred_during_scheduling_ignored_during_execution=[preferred])
-        )
-    required = NodeSelectorArgs(
-        node_selector_terms=[
-            NodeSelectorTermArgs(match_expressions=[NodeSelectorRequirementArgs(key=POOL_LABEL, operator="In", values=["reserved"])])
-        ]
-    )
-    return [], PodAffinityArgs(node_affinity=NodeAffinityArgs(required_during_scheduling_ignored_during_execution=required))
+        return pods.spot_tolerant_placement()
+    return {"affinity": pods.reserved_pool_affinity()}
 
 
-def _probe(probe: Probe, port: str) -> ProbeArgs:
-    return ProbeArgs(
-        http_get=HTTPGetActionArgs(path=probe.path, port=port),
-        initial_delay_seconds=probe.initial_delay_seconds,
-        period_seconds=probe.period_seconds,
-        failure_threshold=probe.failure_threshold,
-    )
+def _probe(probe: Probe, port: str) -> Obj:
+    return pods.http_probe(port, probe.path, probe.period_seconds, probe.failure_threshold, initial=probe.initial_delay_seconds)
 
 
 def config_map_name(spec: ServiceSpec) -> str:
@@ -128,55 +64,34 @@ def config_map(name: str, spec: ServiceSpec, version: str, parent: pulumi.Resour
     )
 
 
-def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> ContainerArgs:
+def _container(spec: ServiceSpec, image: pulumi.Input[str]) -> Obj:
     deploy = spec.deploy
-    env = [EnvVarArgs(name="JAVA_TOOL_OPTIONS", value=f"-Dconfig.file={CONFIG_DIR}/application.conf -XX:MaxRAMPercentage=75")]
-    env += [
-        EnvVarArgs(name=e.name, value_from=EnvVarSourceArgs(secret_key_ref=SecretKeySelectorArgs(name=e.secret, key=e.key)))
-        for e in spec.env
-    ]
-    mounts = [VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True), VolumeMountArgs(name="tmp", mount_path="/tmp")]
+    env = [{"name": "JAVA_TOOL_OPTIONS", "value": f"-Dconfig.file={CONFIG_DIR}/application.conf -XX:MaxRAMPercentage=75"}]
+    env += [pods.secret_env(e.name, e.secret, e.key) for e in spec.env]
+    mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
     if deploy.volume is not None:
-        mounts.append(VolumeMountArgs(name="data", mount_path=deploy.volume.mount_path))
+        mounts.append({"name": "data", "mountPath": deploy.volume.mount_path})
     if deploy.scratch is not None:
-        mounts.append(VolumeMountArgs(name="scratch", mount_path=deploy.scratch.mount_path))
-    return ContainerArgs(
-        name=spec.name,
-        image=image,
-        ports=[
-            ContainerPortArgs(name="http", container_port=deploy.port, protocol="TCP"),
-            ContainerPortArgs(name="admin", container_port=deploy.probes.port, protocol="TCP"),
+        mounts.append({"name": "scratch", "mountPath": deploy.scratch.mount_path})
+    resources = deploy.resources
+    return {
+        "name": spec.name,
+        "image": image,
+        "ports": [
+            {"name": "http", "containerPort": deploy.port, "protocol": "TCP"},
+            {"name": "admin", "containerPort": deploy.probes.port, "protocol": "TCP"},
         ],
-        env=env,
-        resources=ContainerResourcesArgs(
-            requests={"cpu": deploy.resources.requests.cpu, "memory": deploy.resources.requests.memory},
-            limits={"cpu": deploy.resources.limits.cpu, "memory": deploy.resources.limits.memory},
-        ),
-        lifecycle=LifecycleArgs(pre_stop=LifecycleHandlerArgs(sleep=SleepActionArgs(seconds=PRE_STOP_SECONDS))),
-        liveness_probe=_probe(deploy.probes.liveness, "admin"),
-        readiness_probe=_probe(deploy.probes.readiness, "admin"),
-        security_context=SecurityContextArgs(
-            run_as_non_root=True,
-            allow_privilege_escalation=False,
-            privileged=False,
-            read_only_root_filesystem=True,
-            capabilities=CapabilitiesArgs(drop=["ALL"]),
-        ),
-        volume_mounts=mounts,
-    )
-
-
-def _scratch(scratch: Volume | None, storage_class: str) -> list[VolumeArgs]:
-    if scratch is None:
-        return []
-    claim = PersistentVolumeClaimSpecArgs(
-        access_modes=["ReadWriteOnce"],
-        storage_class_name=storage_class,
-        resources=VolumeResourceRequirementsArgs(requests={"storage": f"{scratch.size_gib}Gi"}),
-    )
-    return [
-        VolumeArgs(name="scratch", ephemeral=EphemeralVolumeSourceArgs(volume_claim_template=PersistentVolumeClaimTemplateArgs(spec=claim)))
-    ]
+        "env": env,
+        "resources": {
+            "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
+            "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},
+        },
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+        "livenessProbe": _probe(deploy.probes.liveness, "admin"),
+        "readinessProbe": _probe(deploy.probes.readiness, "admin"),
+        "securityContext": pods.container_security(),
+        "volumeMounts": mounts,
+    }
 
 
 def pod_template(
@@ -187,61 +102,39 @@ def pod_template(
     service_account: pulumi.Input[str],
     metrics_backend: MetricsBackend,
     storage: StorageClasses,
-) -> PodTemplateSpecArgs:
+) -> Obj:
     deploy = spec.deploy
-    tolerations, affinity = placement(spec)
     pod_annotations = {
         CONFIG_HASH_ANNOTATION: spec.config_hash,
         **metrics_annotations(metrics_backend, spec.name, deploy.probes.port),
     }
-    return PodTemplateSpecArgs(
-        metadata=ObjectMetaArgs(labels=labels(spec, version), annotations=pod_annotations),
-        spec=PodSpecArgs(
-            service_account_name=service_account,
-            automount_service_account_token=False,  # IRSA's web-identity token is projected by EKS on its own
-            security_context=PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                fs_group=RUN_AS,
-                seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-            ),
-            containers=[_container(spec, image)],
-            volumes=[
-                VolumeArgs(name="config", config_map=ConfigMapVolumeSourceArgs(name=config_map_name(spec))),
-                VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="1Gi")),
-                *_scratch(deploy.scratch, storage.scratch),
+    scratch = [pods.scratch_volume("scratch", deploy.scratch.size_gib, storage.scratch)] if deploy.scratch is not None else []
+    return {
+        "metadata": {"labels": labels(spec, version), "annotations": pod_annotations},
+        "spec": {
+            "serviceAccountName": service_account,
+            "automountServiceAccountToken": False,  # IRSA's web-identity token is projected by EKS on its own
+            "securityContext": pods.pod_security(RUN_AS),
+            "containers": [_container(spec, image)],
+            "volumes": [
+                {"name": "config", "configMap": {"name": config_map_name(spec)}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                *scratch,
             ],
-            tolerations=tolerations or None,
-            affinity=affinity,
-            topology_spread_constraints=[
-                TopologySpreadConstraintArgs(
-                    max_skew=1,
-                    topology_key=ZONE_KEY,
-                    when_unsatisfiable="DoNotSchedule",
-                    # A lost zone's nodes are tainted unreachable: not counting them keeps its pods schedulable.
-                    node_taints_policy="Honor",
-                    label_selector=LabelSelectorArgs(match_labels=selector(spec)),
-                ),
-                TopologySpreadConstraintArgs(
-                    max_skew=1,
-                    topology_key=HOST_KEY,
-                    when_unsatisfiable="ScheduleAnyway",
-                    label_selector=LabelSelectorArgs(match_labels=selector(spec)),
-                ),
-            ],
-            termination_grace_period_seconds=PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
+            **placement(spec),
+            "topologySpreadConstraints": pods.zone_spread(selector(spec), max(deploy.replicas, deploy.autoscaling.max_replicas)),
+            "terminationGracePeriodSeconds": PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
-            priority_class_name=DATA_PRIORITY_CLASS if deploy.kind == "StatefulSet" else None,
-        ),
-    )
+            **({"priorityClassName": pods.DATA_PRIORITY_CLASS} if deploy.kind == "StatefulSet" else {}),
+        },
+    }
 
 
 def workload(
     name: str,
     spec: ServiceSpec,
     version: str,
-    template: PodTemplateSpecArgs,
+    template: Obj,
     parent: pulumi.Resource,
     *,
     storage: StorageClasses,
@@ -253,19 +146,15 @@ def workload(
     child = pulumi.ResourceOptions(parent=parent)
     # The autoscaler owns the replica count once the workload exists.
     workload_opts = pulumi.ResourceOptions(parent=parent, ignore_changes=["spec.replicas"], depends_on=list(mounts))
-    selector_args = LabelSelectorArgs(match_labels=selector(spec))
+    common = {"replicas": deploy.replicas, "selector": {"matchLabels": selector(spec)}, "template": template}
     if deploy.kind == "Deployment":
         return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=object_metadata(spec, version, spec.name),
-            spec=DeploymentSpecArgs(
-                replicas=deploy.replicas,
-                selector=selector_args,
-                template=template,
+            spec=pods.as_input(
+                DeploymentSpecArgs,
                 # Surge first, never take a serving pod away: capacity holds during a rollout.
-                strategy=DeploymentStrategyArgs(
-                    type="RollingUpdate", rolling_update=RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1)
-                ),
+                common | {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}},
             ),
             opts=workload_opts,
         )
@@ -285,34 +174,27 @@ def workload(
         ),
         opts=child,
     )
+    claim = {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": storage.data,
+        "resources": {"requests": {"storage": f"{deploy.volume.size_gib}Gi"}},
+    }
     return k8s.apps.v1.StatefulSet(
         f"{name}-statefulset",
         metadata=object_metadata(spec, version, spec.name),
-        spec=StatefulSetSpecArgs(
-            replicas=deploy.replicas,
-            service_name=governing.metadata.name,
-            selector=selector_args,
-            template=template,
-            # A StatefulSet cannot surge: it replaces one pod at a time, each back to ready before the next.
-            update_strategy=StatefulSetUpdateStrategyArgs(
-                type="RollingUpdate", rolling_update=RollingUpdateStatefulSetStrategyArgs(partition=0)
-            ),
-            # Replicas hold independent shards, not a quorum: they may start together.
-            pod_management_policy="Parallel",
-            # Index volumes outlive a scale-down or a deleted StatefulSet; they are rebuilt only on purpose.
-            persistent_volume_claim_retention_policy=StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                when_deleted="Retain", when_scaled="Retain"
-            ),
-            volume_claim_templates=[
-                PersistentVolumeClaimArgs(
-                    metadata=ObjectMetaArgs(name="data", labels=selector(spec)),
-                    spec=PersistentVolumeClaimSpecArgs(
-                        access_modes=["ReadWriteOnce"],
-                        storage_class_name=storage.data,
-                        resources=VolumeResourceRequirementsArgs(requests={"storage": f"{deploy.volume.size_gib}Gi"}),
-                    ),
-                )
-            ],
+        spec=pods.as_input(
+            StatefulSetSpecArgs,
+            common
+            | {
+                "serviceName": governing.metadata.name,
+                # A StatefulSet cannot surge: it replaces one pod at a time, each back to ready before the next.
+                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+                # Replicas hold independent shards, not a quorum: they may start together.
+                "podManagementPolicy": "Parallel",
+                # Index volumes outlive a scale-down or a deleted StatefulSet; they are rebuilt only on purpose.
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+                "volumeClaimTemplates": [{"metadata": {"name": "data", "labels": selector(spec)}, "spec": claim}],
+            },
         ),
         opts=workload_opts,
     )
@@ -348,6 +230,6 @@ def scaling(name: str, spec: ServiceSpec, version: str, workload_name: pulumi.In
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=object_metadata(spec, version, spec.name),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(max_unavailable=1, selector=LabelSelectorArgs(match_labels=selector(spec))),
+            spec=pods.as_input(PodDisruptionBudgetSpecArgs, pods.pdb_spec(selector(spec))),
             opts=child,
         )

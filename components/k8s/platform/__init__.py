@@ -14,16 +14,17 @@ from settings.endpoints import NAMESPACES
 from settings.platform import MetricsBackend, PlatformConfig
 from settings.tiers import TierPolicy
 
+from .context import PlatformContext
 from .controllers import Controllers, ControllersArgs
 from .foundations import (
     ANYWHERE,
-    DATA_NAMESPACES,
     ECK_NAMESPACE,
     Foundations,
     FoundationsArgs,
     allow_egress,
     allow_ingress,
     allow_within_namespace,
+    from_namespaces,
     https_anywhere,
 )
 from .logging import Logging, LoggingArgs
@@ -32,7 +33,7 @@ from .metrics import Metrics, MetricsArgs
 from .mongodb import MongoDB, MongoDBArgs
 from .redis import Redis, RedisArgs
 from .secrets import app_secret
-from .shipping import LogShipping, LogShippingArgs
+from .shipping import LogShipping
 from .tracing import Tracing, TracingArgs
 
 
@@ -64,16 +65,16 @@ class Platform(pulumi.ComponentResource):
         super().__init__("insight:platform:Platform", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        scale = args.tier.quorum_replicas
-        handle = args.cluster
-        # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
-        protect = args.tier.protected
-        self.foundations = Foundations(
-            f"{name}-foundations",
-            FoundationsArgs(storage_by_namespace(cfg), scale, handle.storage, DATA_NAMESPACES if protect else frozenset()),
-            child,
+        base = PlatformContext(
+            cluster=args.cluster,
+            # The data tier (its custom resources, StatefulSets and namespaces) survives a stray destroy or replacement.
+            protect=args.tier.protected,
+            scale=args.tier.quorum_replicas,
+            metrics_backend=cfg.metrics.backend,
         )
-        ready: list[pulumi.Resource] = [self.foundations]
+        self.foundations = Foundations(f"{name}-foundations", base, FoundationsArgs(storage_by_namespace(cfg)), child)
+        # Every other child waits for the namespaces, storage and priority classes.
+        context = base.after(self.foundations)
         namespaces = self.foundations.namespaces
         for ns in ("logging", "messaging", "data", "tracing"):
             allow_within_namespace(ns, namespaces[ns])
@@ -84,7 +85,7 @@ class Platform(pulumi.ComponentResource):
                 ns,
                 {},
                 [],
-                [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACES["monitoring"]}}}],
+                from_namespaces(NAMESPACES["monitoring"]),
                 namespaces[ns],
             )
         # Operators talk to the Kubernetes API; the API server calls ECK's admission webhook.
@@ -92,76 +93,30 @@ class Platform(pulumi.ComponentResource):
             allow_egress("allow-https-out", ns, {}, [https_anywhere()], namespaces[ns])
         allow_ingress("allow-webhook", ECK_NAMESPACE, {}, [9443], [ANYWHERE], namespaces[ECK_NAMESPACE])
 
-        if handle.controllers is not None:
-            self.controllers = Controllers(
-                f"{name}-controllers", ControllersArgs(cluster_name=handle.name, cloud=handle.controllers, identity=handle.identity), child
-            )
+        if args.cluster.controllers is not None:
+            self.controllers = Controllers(f"{name}-controllers", context, ControllersArgs(cloud=args.cluster.controllers), child)
         self.logging = Logging(
             f"{name}-logging",
-            LoggingArgs(
-                elasticsearch=cfg.elasticsearch,
-                kibana=cfg.kibana,
-                logstash=cfg.logstash,
-                backups=handle.backups,
-                identity=handle.identity,
-                storage=handle.storage,
-                depends_on=ready,
-                protect=protect,
-            ),
+            context,
+            LoggingArgs(elasticsearch=cfg.elasticsearch, kibana=cfg.kibana, logstash=cfg.logstash),
             child,
         )
-        backend = cfg.metrics.backend
         self.tracing = Tracing(
             f"{name}-tracing",
-            TracingArgs(
-                config=cfg.zipkin,
-                metrics_backend=backend,
-                elasticsearch_password=self.logging.zipkin_password,
-                depends_on=[*ready, self.logging.elasticsearch],
-            ),
+            context.after(self.logging.elasticsearch),
+            TracingArgs(config=cfg.zipkin, elasticsearch_password=self.logging.zipkin_password),
             child,
         )
-        self.metrics = Metrics(
-            f"{name}-metrics",
-            MetricsArgs(config=cfg.metrics, cluster_name=handle.name, storage_class=handle.storage.data, depends_on=ready),
-            child,
-        )
-        self.log_shipping = LogShipping(f"{name}-log-shipping", LogShippingArgs(metrics_backend=backend, depends_on=ready), child)
-        self.messaging = Messaging(
-            f"{name}-messaging",
-            MessagingArgs(
-                config=cfg.rabbitmq,
-                metrics_backend=backend,
-                storage_class=handle.storage.data,
-                backups=handle.backups,
-                identity=handle.identity,
-                depends_on=ready,
-                protect=protect,
-            ),
-            child,
-        )
-        self.mongodb = MongoDB(
-            f"{name}-mongodb",
-            MongoDBArgs(
-                config=cfg.mongodb,
-                metrics_backend=backend,
-                backups=handle.backups,
-                identity=handle.identity,
-                storage=handle.storage,
-                depends_on=ready,
-                metrics=self.metrics.chart,
-                protect=protect,
-            ),
-            child,
-        )
-        self.redis = Redis(
-            f"{name}-redis",
-            RedisArgs(config=cfg.redis, metrics_backend=backend, storage_class=handle.storage.data, depends_on=ready, protect=protect),
-            child,
-        )
+        self.metrics = Metrics(f"{name}-metrics", context, MetricsArgs(config=cfg.metrics), child)
+        self.log_shipping = LogShipping(f"{name}-log-shipping", context, child)
+        self.messaging = Messaging(f"{name}-messaging", context, MessagingArgs(config=cfg.rabbitmq), child)
+        self.mongodb = MongoDB(f"{name}-mongodb", context, MongoDBArgs(config=cfg.mongodb, metrics=self.metrics.chart), child)
+        self.redis = Redis(f"{name}-redis", context, RedisArgs(config=cfg.redis), child)
         # The services' Sentry DSN: only ever a Secret the app pods mount.
         app_secret(
-            "sentry", {"dsn": pulumi.Config("insight").require_secret("sentryDsn")}, pulumi.ResourceOptions(parent=self, depends_on=ready)
+            "sentry",
+            {"dsn": pulumi.Config("insight").require_secret("sentryDsn")},
+            pulumi.ResourceOptions(parent=self, depends_on=context.ready),
         )
-        self.metrics_backend = backend
+        self.metrics_backend = context.metrics_backend
         register_declared(self)

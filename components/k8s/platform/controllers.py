@@ -7,13 +7,13 @@ from typing import Any
 
 import pulumi
 
-from components.handle import CloudControllers, WorkloadIdentity
+from components.handle import CloudControllers
 from components.outputs import register_declared
 from settings import versions
-from settings.scheduling import POOL_LABEL
 
+from ..pods import reserved_pool_selector, small_resources
 from .charts import pinned_chart
-from .pods import small_resources
+from .context import PlatformContext
 from .published import published_policy
 
 KUBE_SYSTEM = "kube-system"
@@ -72,38 +72,32 @@ def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
     }
 
 
-def on_reserved_pool() -> dict[str, Any]:
-    """The autoscaler must not run on nodes it may remove; both controllers stay on the reserved pool."""
-    return {POOL_LABEL: "reserved"}
-
-
 @dataclass(frozen=True)
 class ControllersArgs:
-    cluster_name: str
     cloud: CloudControllers
-    identity: WorkloadIdentity
 
 
 class Controllers(pulumi.ComponentResource):
     load_balancer_controller_role_arn: pulumi.Input[str] | None
     autoscaler_role_arn: pulumi.Input[str] | None
 
-    def __init__(self, name: str, args: ControllersArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: ControllersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Controllers", name, None, opts)
         cloud, tags = args.cloud, {"component": "platform"}
-        lbc = args.identity.grant(
+        cluster_name, identity = context.cluster.name, context.cluster.identity
+        lbc = identity.grant(
             f"{name}-lbc",
             namespace=KUBE_SYSTEM,
             service_account=LBC_SERVICE_ACCOUNT,
-            policy=json.dumps(load_balancer_controller_policy(args.cluster_name)),
+            policy=json.dumps(load_balancer_controller_policy(cluster_name)),
             tags=tags,
             parent=self,
         )
-        autoscaler = args.identity.grant(
+        autoscaler = identity.grant(
             f"{name}-autoscaler",
             namespace=KUBE_SYSTEM,
             service_account=AUTOSCALER_SERVICE_ACCOUNT,
-            policy=json.dumps(autoscaler_policy(args.cluster_name)),
+            policy=json.dumps(autoscaler_policy(cluster_name)),
             tags=tags,
             parent=self,
         )
@@ -112,7 +106,7 @@ class Controllers(pulumi.ComponentResource):
             versions.AWS_LOAD_BALANCER_CONTROLLER,
             namespace=KUBE_SYSTEM,
             values={
-                "clusterName": args.cluster_name,
+                "clusterName": cluster_name,
                 # Pods cannot reach the instance metadata (hop limit 1): region and VPC are given.
                 "region": cloud.region,
                 "vpcId": cloud.vpc_id,
@@ -122,7 +116,7 @@ class Controllers(pulumi.ComponentResource):
                     "name": LBC_SERVICE_ACCOUNT,
                     "annotations": lbc.annotations,
                 },
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "256Mi"),
                 # App Services set loadBalancerClass themselves; the mutating webhook (failurePolicy Fail) would
                 # only reject every Service created before the controller is ready.
@@ -135,7 +129,7 @@ class Controllers(pulumi.ComponentResource):
             versions.CLUSTER_AUTOSCALER,
             namespace=KUBE_SYSTEM,
             values={
-                "autoDiscovery": {"clusterName": args.cluster_name},
+                "autoDiscovery": {"clusterName": cluster_name},
                 "awsRegion": cloud.region,
                 "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
                 "rbac": {
@@ -147,7 +141,7 @@ class Controllers(pulumi.ComponentResource):
                 },
                 "extraArgs": {"expander": "priority", "balance-similar-node-groups": True, "skip-nodes-with-local-storage": False},
                 "expanderPriorities": {str(k): v for k, v in EXPANDER_PRIORITIES.items()},
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "512Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),
@@ -160,7 +154,7 @@ class Controllers(pulumi.ComponentResource):
                 # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.
                 "replicas": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-                "nodeSelector": on_reserved_pool(),
+                "nodeSelector": reserved_pool_selector(),
                 "resources": small_resources("100m", "500m", "200Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),

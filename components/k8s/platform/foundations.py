@@ -1,25 +1,23 @@
 """What every platform namespace stands on: PSA labels, default-deny, quotas, the data StorageClass, priorities."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.core.v1 import LimitRangeSpecArgs
+from pulumi_kubernetes.networking.v1 import NetworkPolicySpecArgs
 
 from components.handle import StorageClasses, VolumeProvisioner
 from components.outputs import register_declared
 from settings.endpoints import APPS_NAMESPACE, NAMESPACES
 
-from .pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj
+from ..pods import DATA_PRIORITY_CLASS, PLATFORM_PRIORITY_CLASS, Obj, as_input, cidr_peer, dns_egress, namespace_peer, tcp_ports
+from .context import PlatformContext
 
 ECK_NAMESPACE = "elastic-system"
 MONITORING = NAMESPACES["monitoring"]
-NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 # The API server calls admission webhooks from the control plane's addresses, outside any namespace.
-ANYWHERE = {"ipBlock": {"cidr": "0.0.0.0/0"}}
+ANYWHERE = cidr_peer("0.0.0.0/0")
 
 # Pod Security Admission level enforced per namespace; every namespace also warns and audits at restricted,
 # so anything short of it shows up.
@@ -71,20 +69,8 @@ def quota_hard(namespace: str, scale: int, storage_gib: int) -> dict[str, str]:
     return hard
 
 
-def dns_egress() -> Obj:
-    return {
-        "to": [
-            {
-                "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
-                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-            }
-        ],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
-
-
 def from_namespaces(*namespaces: str) -> list[Obj]:
-    return [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: ns}}} for ns in namespaces]
+    return [namespace_peer(ns) for ns in namespaces]
 
 
 DATA_NAMESPACES = frozenset({NAMESPACES["logging"], NAMESPACES["messaging"], NAMESPACES["data"]})
@@ -94,16 +80,12 @@ DATA_NAMESPACES = frozenset({NAMESPACES["logging"], NAMESPACES["messaging"], NAM
 class FoundationsArgs:
     # Requested storage per namespace (GiB), so the quota fits what the stack claims.
     storage_gib: dict[str, int]
-    scale: int
-    storage: StorageClasses
-    # Deleting a namespace deletes everything in it, claims included: the data tier's are protected.
-    protected: frozenset[str] = frozenset()
 
 
 class Foundations(pulumi.ComponentResource):
     namespace_names: list[str]
 
-    def __init__(self, name: str, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: FoundationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Foundations", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
@@ -111,49 +93,53 @@ class Foundations(pulumi.ComponentResource):
             namespace = k8s.core.v1.Namespace(
                 ns,
                 metadata={"name": ns, "labels": psa_labels(level) | READINESS_GATE_LABELS.get(ns, {})},
-                opts=pulumi.ResourceOptions(parent=self, protect=ns in args.protected),
+                # Deleting a namespace deletes everything in it, claims included: the data tier's are protected.
+                opts=pulumi.ResourceOptions(parent=self, protect=context.protect and ns in DATA_NAMESPACES),
             )
             self.namespaces[ns] = namespace
             # Children do not inherit the namespace's protection: a policy or quota is no data.
             in_ns = pulumi.ResourceOptions(parent=namespace, protect=False)
-            meta = {"namespace": ns}
             # Nothing in or out unless a policy below or a workload's own policy allows it.
             k8s.networking.v1.NetworkPolicy(
                 f"{ns}-default-deny",
-                metadata={**meta, "name": "default-deny"},
-                spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+                metadata={"namespace": ns, "name": "default-deny"},
+                spec=as_input(NetworkPolicySpecArgs, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
                 opts=in_ns,
             )
             k8s.networking.v1.NetworkPolicy(
                 f"{ns}-allow-dns",
-                metadata={**meta, "name": "allow-dns"},
-                spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress()]},
+                metadata={"namespace": ns, "name": "allow-dns"},
+                spec=as_input(NetworkPolicySpecArgs, {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns_egress()]}),
                 opts=in_ns,
             )
             k8s.core.v1.ResourceQuota(
                 f"{ns}-quota",
-                metadata={**meta, "name": "quota"},
-                spec={"hard": quota_hard(ns, args.scale, args.storage_gib.get(ns, 0))},
+                metadata={"namespace": ns, "name": "quota"},
+                spec={"hard": quota_hard(ns, context.scale, args.storage_gib.get(ns, 0))},
                 opts=in_ns,
             )
             # Containers an operator or chart adds without sizes still get requests and limits.
             k8s.core.v1.LimitRange(
                 f"{ns}-limits",
-                metadata={**meta, "name": "defaults"},
-                spec={
-                    "limits": [
-                        {
-                            "type": "Container",
-                            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                            "default": {"cpu": "500m", "memory": "512Mi"},
-                        }
-                    ]
-                },
+                metadata={"namespace": ns, "name": "defaults"},
+                spec=as_input(
+                    LimitRangeSpecArgs,
+                    {
+                        "limits": [
+                            {
+                                "type": "Container",
+                                "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                                "default": {"cpu": "500m", "memory": "512Mi"},
+                            }
+                        ]
+                    },
+                ),
                 opts=in_ns,
             )
 
-        if args.storage.provisioner is not None:
-            self._storage_classes(args.storage, args.storage.provisioner, child)
+        storage = context.cluster.storage
+        if storage.provisioner is not None:
+            self._storage_classes(storage, storage.provisioner, child)
         self.priority_classes = [
             k8s.scheduling.v1.PriorityClass(
                 DATA_PRIORITY_CLASS,
@@ -210,12 +196,15 @@ def allow_ingress(  # noqa: PLR0917 (one call per rule reads best positionally)
     return k8s.networking.v1.NetworkPolicy(
         f"{namespace}-{name}",
         metadata={"namespace": namespace, "name": name},
-        spec={
-            "podSelector": {"matchLabels": pod_labels},
-            "policyTypes": ["Ingress"],
-            # No ports: every port (the collectors' namespace).
-            "ingress": [{"from": peers, **({"ports": [{"protocol": "TCP", "port": p} for p in ports]} if ports else {})}],
-        },
+        spec=as_input(
+            NetworkPolicySpecArgs,
+            {
+                "podSelector": {"matchLabels": pod_labels},
+                "policyTypes": ["Ingress"],
+                # No ports: every port (the collectors' namespace).
+                "ingress": [{"from": peers, **({"ports": tcp_ports(*ports)} if ports else {})}],
+            },
+        ),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
@@ -226,7 +215,7 @@ def allow_egress(
     return k8s.networking.v1.NetworkPolicy(
         f"{namespace}-{name}",
         metadata={"namespace": namespace, "name": name},
-        spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules},
+        spec=as_input(NetworkPolicySpecArgs, {"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Egress"], "egress": rules}),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
@@ -237,11 +226,14 @@ def allow_within_namespace(namespace: str, parent: pulumi.Resource) -> None:
     k8s.networking.v1.NetworkPolicy(
         f"{namespace}-allow-same-namespace",
         metadata={"namespace": namespace, "name": "allow-same-namespace"},
-        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
+        spec=as_input(
+            NetworkPolicySpecArgs,
+            {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{"from": same}], "egress": [{"to": same}]},
+        ),
         opts=pulumi.ResourceOptions(parent=parent, protect=False),
     )
 
 
 def https_anywhere() -> Obj:
     """The Kubernetes API and AWS endpoints (STS, S3) have no fixed in-cluster address: HTTPS out."""
-    return {"ports": [{"protocol": "TCP", "port": 443}]}
+    return {"ports": tcp_ports(443)}

@@ -1,9 +1,5 @@
 """ELK through ECK: Elasticsearch with S3 snapshots, Kibana (internal only), Logstash with a TCP JSON input."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 import hashlib
 import json
 from dataclasses import dataclass
@@ -11,15 +7,17 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, S3Client, StorageClasses, WorkloadIdentity
+from components.handle import S3Client
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import ElasticsearchConfig, WorkloadConfig
 from settings.retention import retention_requests
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
 from .charts import pinned_chart
+from .context import PlatformContext
 from .foundations import ECK_NAMESPACE, allow_egress, allow_ingress, from_namespaces
 from .secrets import generated_password, secret
 
@@ -100,39 +98,34 @@ class LoggingArgs:
     elasticsearch: ElasticsearchConfig
     kibana: WorkloadConfig
     logstash: WorkloadConfig
-    backups: BackupStore
-    identity: WorkloadIdentity
-    storage: StorageClasses
-    depends_on: list[pulumi.Resource]  # namespaces, storage class, priority classes
-    protect: bool = False
 
 
 class Logging(pulumi.ComponentResource):
     elasticsearch_name: str
 
-    def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Logging", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         self.operator = pinned_chart(
             f"{name}-eck-operator",
             versions.ECK_OPERATOR,
             namespace=ECK_NAMESPACE,
             values={
                 "managedNamespaces": [NAMESPACE],
-                "nodeSelector": {"insight.io/pool": "reserved"},
+                "nodeSelector": pods.reserved_pool_selector(),
                 # elastic-system enforces restricted; the 3.1.0 chart's pod context sets no seccomp profile.
-                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "podSecurityContext": pods.pod_security(None),
             },
             opts=child,
         )
-        on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on])
+        on_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *context.ready])
 
         # Elasticsearch reads and writes snapshots under its own prefix of the backups store, nothing else.
-        grant = args.identity.grant(
+        grant = context.cluster.identity.grant(
             f"{name}-es-snapshots",
             namespace=NAMESPACE,
             service_account=SNAPSHOT_SERVICE_ACCOUNT,
-            policy=args.backups.access_policy(SNAPSHOT_PREFIX, read=True),
+            policy=context.cluster.backups.access_policy(SNAPSHOT_PREFIX, read=True),
             tags={"component": "platform"},
             parent=self,
         )
@@ -141,7 +134,7 @@ class Logging(pulumi.ComponentResource):
             metadata={"namespace": NAMESPACE, "name": SNAPSHOT_SERVICE_ACCOUNT, "annotations": grant.annotations},
             opts=child,
         )
-        store = args.backups.client(f"{name}-es-s3", NAMESPACE, self)
+        store = context.cluster.backups.client(f"{name}-es-s3", NAMESPACE, self)
         zipkin_password = generated_password(f"{name}-zipkin-es", self)
         self.zipkin_password = zipkin_password
         users = secret(
@@ -198,7 +191,7 @@ class Logging(pulumi.ComponentResource):
                                 "metadata": {"name": "elasticsearch-data"},
                                 "spec": {
                                     "accessModes": ["ReadWriteOnce"],
-                                    "storageClassName": args.storage.data,
+                                    "storageClassName": context.cluster.storage.data,
                                     "resources": {"requests": {"storage": f"{es.storage_gib}Gi"}},
                                 },
                             }
@@ -206,9 +199,9 @@ class Logging(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, users, roles, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=context.protect, depends_on=[self.operator, users, roles, *context.ready]),
         )
-        self._snapshot_job(name, es, args.backups.bucket, on_operator)
+        self._snapshot_job(name, es, context.cluster.backups.bucket, on_operator)
         self._restore_job(name, on_operator)
         self._snapshot_check(name, on_operator)
 
@@ -246,7 +239,7 @@ class Logging(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *context.ready]),
         )
 
         ls = args.logstash
@@ -286,37 +279,43 @@ class Logging(pulumi.ComponentResource):
                         "metadata": {"name": "logstash-data"},
                         "spec": {
                             "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": args.storage.data,
+                            "storageClassName": context.cluster.storage.data,
                             "resources": {"requests": {"storage": "2Gi"}},
                         },
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.elasticsearch, *context.ready]),
         )
         # The contract's name for the services' log endpoint (ECK's own Services are named <name>-ls-*).
         k8s.core.v1.Service(
             f"{name}-logstash-tcp",
             metadata={"namespace": NAMESPACE, "name": ENDPOINTS["logstash"].service, "labels": pods.labels("logstash")},
-            spec={
-                "selector": LOGSTASH_POD_LABELS,
-                "ports": [
-                    {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
-                    {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
-                ],
-            },
+            spec=pods.as_input(
+                k8s.core.v1.ServiceSpecArgs,
+                {
+                    "selector": LOGSTASH_POD_LABELS,
+                    "ports": [
+                        {"name": "tcp-json", "port": LOGSTASH_PORT, "targetPort": LOGSTASH_PORT},
+                        {"name": "tcp-containers", "port": CONTAINER_LOGS_PORT, "targetPort": CONTAINER_LOGS_PORT},
+                    ],
+                },
+            ),
             opts=on_operator,
         )
         if ls.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-logstash",
                 metadata={"namespace": NAMESPACE, "name": "logstash"},
-                spec=pods.pdb_spec(LOGSTASH_POD_LABELS),
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LOGSTASH_POD_LABELS)),
                 opts=child,
             )
         if kb.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-kibana", metadata={"namespace": NAMESPACE, "name": "kibana"}, spec=pods.pdb_spec(kibana_labels), opts=child
+                f"{name}-kibana",
+                metadata={"namespace": NAMESPACE, "name": "kibana"},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(kibana_labels)),
+                opts=child,
             )
 
         apps, tracing = APPS_NAMESPACE, NAMESPACES["tracing"]
@@ -329,7 +328,7 @@ class Logging(pulumi.ComponentResource):
             "allow-elasticsearch",
             ECK_NAMESPACE,
             {},
-            [{"to": from_namespaces(NAMESPACE), "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+            [{"to": from_namespaces(NAMESPACE), "ports": pods.tcp_ports(ES_PORT)}],
             self,
         )
         # Snapshots go to the store (on AWS: S3 through STS, HTTPS out).
@@ -352,7 +351,7 @@ class Logging(pulumi.ComponentResource):
             f'age=$(( $(date +%s) - $3 )); test "$age" -lt {SNAPSHOT_MAX_AGE_HOURS * 3600} || '
             '{ echo "newest snapshot $1 is ${age}s old"; exit 1; }\n'
         )
-        job = pods.setup_job_spec(
+        job = jobs.setup_job_spec(
             "elasticsearch-snapshot-check",
             versions.CURL_IMAGE,
             script,
@@ -367,19 +366,22 @@ class Logging(pulumi.ComponentResource):
                 "name": "elasticsearch-snapshot-check",
                 "labels": pods.labels("elasticsearch-snapshot-check"),
             },
-            spec={
-                "schedule": SNAPSHOT_CHECK_SCHEDULE,
-                "timeZone": "Etc/UTC",
-                "concurrencyPolicy": "Forbid",
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "spec": {
-                        **job,
-                        "backoffLimit": 1,
-                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
-                    }
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                {
+                    "schedule": SNAPSHOT_CHECK_SCHEDULE,
+                    "timeZone": "Etc/UTC",
+                    "concurrencyPolicy": "Forbid",
+                    "failedJobsHistoryLimit": 3,
+                    "jobTemplate": {
+                        "spec": {
+                            **job,
+                            "backoffLimit": 1,
+                            "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                        }
+                    },
                 },
-            },
+            ),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
@@ -400,7 +402,7 @@ class Logging(pulumi.ComponentResource):
             f'{curl} -X POST "{url}/_snapshot/{SNAPSHOT_REPOSITORY}/$snapshot/_restore?wait_for_completion=true" '
             f"-H 'Content-Type: application/json' -d '{body}'\n"
         )
-        job = pods.setup_job_spec(
+        job = jobs.setup_job_spec(
             "elasticsearch-restore",
             versions.CURL_IMAGE,
             script,
@@ -411,20 +413,23 @@ class Logging(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-snapshot-restore",
             metadata={"namespace": NAMESPACE, "name": "elasticsearch-restore", "labels": pods.labels("elasticsearch-restore")},
-            spec={
-                "schedule": pods.MANUAL_SCHEDULE,
-                "timeZone": "Etc/UTC",
-                "suspend": True,
-                "concurrencyPolicy": "Forbid",
-                # One attempt: a half-done restore is inspected, not retried over itself.
-                "jobTemplate": {
-                    "spec": {
-                        **job,
-                        "backoffLimit": 0,
-                        "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
-                    }
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                {
+                    "schedule": jobs.MANUAL_SCHEDULE,
+                    "timeZone": "Etc/UTC",
+                    "suspend": True,
+                    "concurrencyPolicy": "Forbid",
+                    # One attempt: a half-done restore is inspected, not retried over itself.
+                    "jobTemplate": {
+                        "spec": {
+                            **job,
+                            "backoffLimit": 0,
+                            "template": {**job["template"], "spec": {**job["template"]["spec"], "restartPolicy": "Never"}},
+                        }
+                    },
                 },
-            },
+            ),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
@@ -443,7 +448,7 @@ class Logging(pulumi.ComponentResource):
             script = "set -e\n" + "".join(
                 f"{curl} -X PUT '{url}/{path}' -H 'Content-Type: application/json' -d '{body}'\n" for path, body in requests
             )
-            return pods.setup_job_spec(
+            return jobs.setup_job_spec(
                 "elasticsearch-snapshot-setup",
                 versions.CURL_IMAGE,
                 script,
@@ -456,7 +461,7 @@ class Logging(pulumi.ComponentResource):
         digest = hashlib.sha256(json.dumps([repository_settings("-"), slm_policy(es), retention_requests(es)]).encode()).hexdigest()[:8]
         k8s.batch.v1.Job(
             f"{name}-snapshot-setup",
-            metadata=pods.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
-            spec=spec,
+            metadata=jobs.setup_job_metadata(NAMESPACE, f"es-snapshot-setup-{digest}", "elasticsearch-snapshot-setup"),
+            spec=pods.as_input(k8s.batch.v1.JobSpecArgs, spec),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )

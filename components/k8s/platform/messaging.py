@@ -1,21 +1,18 @@
 """RabbitMQ through the RabbitMQ Cluster Operator: quorum queues by default, persistent, generated credentials."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, WorkloadIdentity
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
-from settings.platform import DataServiceConfig, MetricsBackend, metrics_annotations
+from settings.platform import DataServiceConfig, metrics_annotations
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
+from .context import PlatformContext
 from .foundations import allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret, secrets_digest
 
@@ -55,18 +52,12 @@ def rabbitmq_security() -> dict:
 @dataclass(frozen=True)
 class MessagingArgs:
     config: DataServiceConfig
-    metrics_backend: MetricsBackend
-    storage_class: str  # the handle's data class
-    backups: BackupStore
-    identity: WorkloadIdentity
-    depends_on: list[pulumi.Resource]
-    protect: bool = False
 
 
 class Messaging(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MessagingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: MessagingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Messaging", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         # The operator publishes no chart of its own: its pinned release manifest (CRDs, RBAC, Deployment).
         self.operator = k8s.yaml.v2.ConfigFile(f"{name}-rabbitmq-operator", file=versions.RABBITMQ_OPERATOR_MANIFEST, opts=child)
         cfg = args.config
@@ -79,18 +70,18 @@ class Messaging(pulumi.ComponentResource):
                 "replicas": cfg.replicas,
                 "image": versions.RABBITMQ_IMAGE,
                 "resources": pods.resources(cfg.resources),
-                "persistence": {"storageClassName": args.storage_class, "storage": f"{cfg.storage_gib}Gi"},
+                "persistence": {"storageClassName": context.cluster.storage.data, "storage": f"{cfg.storage_gib}Gi"},
                 "affinity": pods.reserved_pool_affinity(),
                 "rabbitmq": {"additionalConfig": RABBITMQ_CONF},
                 "override": {
                     "statefulSet": {
                         "spec": {
                             "template": {
-                                "metadata": {"annotations": metrics_annotations(args.metrics_backend, "rabbitmq", METRICS_PORT)},
+                                "metadata": {"annotations": metrics_annotations(context.metrics_backend, "rabbitmq", METRICS_PORT)},
                                 "spec": {
                                     "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                     "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
-                                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                                    "securityContext": pods.pod_security(None),  # the operator runs RabbitMQ as uid 999
                                     "containers": [
                                         {
                                             "name": "rabbitmq",
@@ -106,11 +97,14 @@ class Messaging(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=context.protect, depends_on=[self.operator, *context.ready]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-rabbitmq", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+                f"{name}-rabbitmq",
+                metadata={"namespace": NAMESPACE, "name": NAME},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LABELS)),
+                opts=child,
             )
 
         password = generated_password(f"{name}-rabbitmq-app", self)
@@ -120,44 +114,47 @@ class Messaging(pulumi.ComponentResource):
             f"{name}-rabbitmq-user",
             # Named by the password's digest: a rotated password is a new Job that sets it in RabbitMQ (a Job's
             # template cannot change in place); the old one is deleted after the new one is created.
-            metadata=pods.setup_job_metadata(
+            metadata=jobs.setup_job_metadata(
                 NAMESPACE,
                 secrets_digest({"password": password}).apply(lambda d: f"rabbitmq-user-{APP_USER}-{d[:8]}"),
                 "rabbitmq-user-setup",
             ),
-            spec=pods.setup_job_spec(
-                "rabbitmq-user-setup",
-                versions.CURL_IMAGE,
-                user_setup_script(),
-                env=[
-                    pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
-                    pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
-                    pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
-                ],
+            spec=pods.as_input(
+                k8s.batch.v1.JobSpecArgs,
+                jobs.setup_job_spec(
+                    "rabbitmq-user-setup",
+                    versions.CURL_IMAGE,
+                    user_setup_script(),
+                    env=[
+                        pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
+                        pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
+                        pods.secret_env("APP_PASSWORD", "rabbitmq-app-user", "password"),
+                    ],
+                ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, own, *context.ready]),
         )
-        self._export_definitions(name, args)
+        self._export_definitions(name, context)
         allow_ingress("allow-rabbitmq-clients", NAMESPACE, LABELS, [AMQP_PORT], from_namespaces(APPS_NAMESPACE), self)
         allow_ingress("allow-rabbitmq-operator", NAMESPACE, LABELS, [MANAGEMENT_PORT], from_namespaces(OPERATOR_NAMESPACE), self)
         register_declared(self)  # nothing to declare: other components reach it by its contract names
 
-    def _export_definitions(self, name: str, args: MessagingArgs) -> None:
+    def _export_definitions(self, name: str, context: PlatformContext) -> None:
         """The broker's definitions (GET /api/definitions) to S3 under rabbitmq/, restorable with POST /api/definitions.
 
         Messages in flight are not backed up: quorum queues replicate them, and producers retry (README runbook)."""
-        grant = args.identity.grant(
+        grant = context.cluster.identity.grant(
             f"{name}-definitions-export",
             namespace=NAMESPACE,
             service_account=EXPORT_SERVICE_ACCOUNT,
-            policy=args.backups.access_policy(EXPORT_PREFIX, read=False),
+            policy=context.cluster.backups.access_policy(EXPORT_PREFIX, read=False),
             tags={"component": "platform"},
             parent=self,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-definitions-export",
             metadata={"namespace": NAMESPACE, "name": EXPORT_SERVICE_ACCOUNT, "annotations": grant.annotations},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=context.ready),
         )
         export = {
             "name": "export",
@@ -174,9 +171,9 @@ class Messaging(pulumi.ComponentResource):
             ],
             "resources": pods.small_resources(),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount()],
+            "volumeMounts": [jobs.scratch_mount()],
         }
-        store = args.backups.client(f"{name}-definitions-s3", NAMESPACE, self)
+        store = context.cluster.backups.client(f"{name}-definitions-s3", NAMESPACE, self)
         upload = (
             s3.cli_setup(store)
             + f'aws s3 cp /backup/definitions.json "s3://$(BUCKET)/{EXPORT_PREFIX}/definitions-$(date -u +%Y-%m-%dT%H%M%SZ).json"'
@@ -185,15 +182,18 @@ class Messaging(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-definitions-export",
             metadata={"namespace": NAMESPACE, "name": "rabbitmq-definitions-export", "labels": labels},
-            spec=pods.transfer_cronjob_spec(
-                "rabbitmq-definitions-export",
-                EXPORT_SCHEDULE,
-                service_account=EXPORT_SERVICE_ACCOUNT,
-                uid=999,
-                first=export,
-                then=pods.aws_cli("upload", upload, args.backups.bucket, env=s3.cli_env(store)),
-                # One small JSON file: the node's disk is room enough.
-                scratch={"name": pods.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    "rabbitmq-definitions-export",
+                    EXPORT_SCHEDULE,
+                    service_account=EXPORT_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=export,
+                    then=jobs.aws_cli("upload", upload, context.cluster.backups.bucket, env=s3.cli_env(store)),
+                    # One small JSON file: the node's disk is room enough.
+                    scratch={"name": jobs.SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
         )

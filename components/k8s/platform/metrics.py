@@ -9,8 +9,9 @@ from settings import versions
 from settings.endpoints import NAMESPACES
 from settings.platform import MetricsBackend, MetricsConfig, ResourcesConfig
 
-from . import pods
+from .. import pods
 from .charts import pinned_chart
+from .context import PlatformContext
 from .foundations import ANYWHERE, allow_egress, allow_ingress
 from .secrets import generated_password, secret
 
@@ -99,7 +100,7 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
                 "resources": pods.resources(PROMETHEUS_RESOURCES),
                 "retention": f"{cfg.retention_days}d",
                 "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                "nodeSelector": {"insight.io/pool": "reserved"},
+                "nodeSelector": pods.reserved_pool_selector(),
                 "additionalScrapeConfigs": [ANNOTATED_PODS_JOB],
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
@@ -116,9 +117,9 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
         },
         # Alertmanager keeps the chart's `null` receiver, by choice: only `test` runs Prometheus (staging and prod
         # report to Datadog, where monitors page), and nobody is paged for `test`; its alerts show in the UIs.
-        "alertmanager": {"alertmanagerSpec": {"nodeSelector": {"insight.io/pool": "reserved"}}},
+        "alertmanager": {"alertmanagerSpec": {"nodeSelector": pods.reserved_pool_selector()}},
         # Node exporter runs on every node, spot ones included.
-        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+        "prometheus-node-exporter": {"tolerations": pods.every_node_tolerations()},
         **switched_off(versions.KUBE_PROMETHEUS_STACK.name),
     }
 
@@ -135,7 +136,7 @@ def datadog_values(cfg: MetricsConfig, cluster_name: str) -> dict:
         },
         "clusterAgent": {"enabled": True, "replicas": 2, "tokenExistingSecret": CLUSTER_AGENT_TOKEN_SECRET},
         # The agent runs on every node, spot ones included.
-        "agents": {"tolerations": [{"operator": "Exists"}]},
+        "agents": {"tolerations": pods.every_node_tolerations()},
         **switched_off(versions.DATADOG.name),
     }
 
@@ -152,30 +153,27 @@ def keep_first_telemetry(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceT
 @dataclass(frozen=True)
 class MetricsArgs:
     config: MetricsConfig
-    cluster_name: str
-    storage_class: str  # the handle's data class
-    depends_on: list[pulumi.Resource]
 
 
 class Metrics(pulumi.ComponentResource):
     backend: MetricsBackend
 
-    def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Metrics", name, None, opts)
         cfg = args.config
-        depends_on = list(args.depends_on)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        depends_on = list(context.ready)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         transforms: list[pulumi.ResourceTransform] = []
         if cfg.backend == "prometheus":
             login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
             depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
-            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, args.storage_class)
+            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, context.cluster.storage.data)
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))
             token = generated_password(f"{name}-cluster-agent-token", self)
             depends_on.append(secret(CLUSTER_AGENT_TOKEN_SECRET, NAMESPACE, {"token": token}, child))
-            chart, values = versions.DATADOG, datadog_values(cfg, args.cluster_name)
+            chart, values = versions.DATADOG, datadog_values(cfg, context.cluster.name)
             transforms.append(keep_first_telemetry)
         self.chart = pinned_chart(
             f"{name}-{chart.name}",

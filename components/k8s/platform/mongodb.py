@@ -1,22 +1,20 @@
 """MongoDB through MongoDB's operator (MCK): a replica set across zones, SCRAM users, nightly dumps to S3."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import BackupStore, S3Client, StorageClasses, WorkloadIdentity
+from components.handle import S3Client
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, MongoDBConfig, metrics_annotations
+from settings.platform import MongoDBConfig, metrics_annotations
 
-from . import pods, s3
+from .. import pods
+from . import jobs, s3
 from .charts import pinned_chart
+from .context import PlatformContext
 from .foundations import ANYWHERE, allow_egress, allow_ingress, from_namespaces
 from .secrets import app_secret, generated_password, secret
 
@@ -64,13 +62,7 @@ def volume_claim(name: str, gib: int, storage_class: str) -> dict:
 @dataclass(frozen=True)
 class MongoDBArgs:
     config: MongoDBConfig
-    metrics_backend: MetricsBackend
-    backups: BackupStore
-    identity: WorkloadIdentity
-    storage: StorageClasses
-    depends_on: list[pulumi.Resource]
     metrics: pulumi.Resource | None = None  # the Prometheus chart, whose CRDs the PodMonitor needs
-    protect: bool = False
 
 
 def metrics_pod_monitor() -> dict:
@@ -83,15 +75,15 @@ def metrics_pod_monitor() -> dict:
 
 
 class MongoDB(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MongoDBArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: MongoDBArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:MongoDB", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         # The operator watches its own namespace, where the replica set lives.
         self.operator = pinned_chart(
             f"{name}-operator",
             versions.MONGODB_OPERATOR,
             namespace=NAMESPACE,
-            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": {"insight.io/pool": "reserved"}}},
+            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": pods.reserved_pool_selector()}},
             opts=child,
         )
         passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, RESTORE_USER, METRICS_USER)}
@@ -99,7 +91,7 @@ class MongoDB(pulumi.ComponentResource):
         app_secret("mongodb", {"username": APP_USER, "password": passwords[APP_USER]}, child)
 
         cfg = args.config
-        prometheus = args.metrics_backend == "prometheus"
+        prometheus = context.metrics_backend == "prometheus"
         self.replica_set = k8s.apiextensions.CustomResource(
             f"{name}-replica-set",
             api_version="mongodbcommunity.mongodb.com/v1",
@@ -122,7 +114,7 @@ class MongoDB(pulumi.ComponentResource):
                         "template": {
                             # Prometheus scrapes through the PodMonitor below, with the endpoint's login.
                             "metadata": {
-                                "annotations": {} if prometheus else metrics_annotations(args.metrics_backend, "mongod", METRICS_PORT)
+                                "annotations": {} if prometheus else metrics_annotations(context.metrics_backend, "mongod", METRICS_PORT)
                             },
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
@@ -145,17 +137,20 @@ class MongoDB(pulumi.ComponentResource):
                             },
                         },
                         "volumeClaimTemplates": [
-                            volume_claim("data-volume", cfg.storage_gib, args.storage.data),
-                            volume_claim("logs-volume", 2, args.storage.data),
+                            volume_claim("data-volume", cfg.storage_gib, context.cluster.storage.data),
+                            volume_claim("logs-volume", 2, context.cluster.storage.data),
                         ],
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.operator, *user_secrets, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, protect=context.protect, depends_on=[self.operator, *user_secrets, *context.ready]),
         )
         if cfg.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-mongodb", metadata={"namespace": NAMESPACE, "name": NAME}, spec=pods.pdb_spec(LABELS), opts=child
+                f"{name}-mongodb",
+                metadata={"namespace": NAMESPACE, "name": NAME},
+                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LABELS)),
+                opts=child,
             )
         if prometheus:
             login = {"username": METRICS_USER, "password": passwords[METRICS_USER]}
@@ -167,31 +162,31 @@ class MongoDB(pulumi.ComponentResource):
                 kind="PodMonitor",
                 metadata={"namespace": NAMESPACE, "name": NAME},
                 spec=metrics_pod_monitor(),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[scrape_secret, *scraper, *args.depends_on]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[scrape_secret, *scraper, *context.ready]),
             )
-        self._backup(name, cfg, args)
+        self._backup(name, cfg, context)
         allow_ingress("allow-mongodb-clients", NAMESPACE, LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
         # The API server (outside the pod network) calls the operator's validating webhook.
         allow_ingress("allow-operator-webhook", NAMESPACE, OPERATOR_LABELS, [OPERATOR_WEBHOOK_PORT], [ANYWHERE], self)
         register_declared(self)  # nothing to declare: other components reach it by its contract names
 
-    def _backup(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs) -> None:
+    def _backup(self, name: str, cfg: MongoDBConfig, context: PlatformContext) -> None:
         """A consistent dump (--oplog) of the replica set, gzipped, copied to S3 under mongodb/<date>.archive.gz."""
         # The backup job only adds dumps under its prefix; expiry is the bucket's lifecycle rule.
-        grant = args.identity.grant(
+        grant = context.cluster.identity.grant(
             f"{name}-backup",
             namespace=NAMESPACE,
             service_account=BACKUP_SERVICE_ACCOUNT,
-            policy=args.backups.access_policy(BACKUP_PREFIX, read=False),
+            policy=context.cluster.backups.access_policy(BACKUP_PREFIX, read=False),
             tags={"component": "platform"},
             parent=self,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": BACKUP_SERVICE_ACCOUNT, "annotations": grant.annotations},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=context.ready),
         )
-        store = args.backups.client(f"{name}-backup-s3", NAMESPACE, self)
+        store = context.cluster.backups.client(f"{name}-backup-s3", NAMESPACE, self)
         labels = pods.labels("mongodb-backup")
         upload = f"s3://$(BUCKET)/{BACKUP_PREFIX}/"
         dump = {
@@ -201,57 +196,64 @@ class MongoDB(pulumi.ComponentResource):
             "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{BACKUP_USER}", "connectionString.standard")],
             "resources": pods.small_resources("250m", "1", "512Mi"),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount()],
+            "volumeMounts": [jobs.scratch_mount()],
         }
         # Dump first (init container), then upload what it wrote, as the pod's identity or with the store's key.
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": NAMESPACE, "name": "mongodb-backup", "labels": labels},
-            spec=pods.transfer_cronjob_spec(
-                "mongodb-backup",
-                cfg.backup_schedule,
-                service_account=BACKUP_SERVICE_ACCOUNT,
-                uid=999,
-                first=dump,
-                then=pods.aws_cli(
-                    "upload",
-                    s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
-                    args.backups.bucket,
-                    env=s3.cli_env(store),
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    "mongodb-backup",
+                    cfg.backup_schedule,
+                    service_account=BACKUP_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=dump,
+                    then=jobs.aws_cli(
+                        "upload",
+                        s3.cli_setup(store) + f'aws s3 cp /backup/dump.archive.gz "{upload}$(date -u +%Y-%m-%dT%H%M%SZ).archive.gz"',
+                        context.cluster.backups.bucket,
+                        env=s3.cli_env(store),
+                    ),
+                    # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
+                    scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, context.cluster.storage.scratch),
                 ),
-                # The dump can be as large as the data: its own volume of the scratch class, not the node's disk.
-                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )
         allow_egress("allow-mongodb-backup-s3", NAMESPACE, labels, [s3.egress(store)], self)
-        self._restore(name, cfg, args, store)
+        self._restore(name, cfg, context, store)
 
-    def _restore(self, name: str, cfg: MongoDBConfig, args: MongoDBArgs, store: S3Client) -> None:
+    def _restore(self, name: str, cfg: MongoDBConfig, context: PlatformContext, store: S3Client) -> None:
         """The restore, declared but suspended: `kubectl create job --from=cronjob/mongodb-restore` runs it (README runbook).
 
         It downloads ARCHIVE (a key under mongodb/, the newest when empty) and replays it with --oplogReplay,
         dropping each collection it restores first."""
-        grant = args.identity.grant(
+        grant = context.cluster.identity.grant(
             f"{name}-restore",
             namespace=NAMESPACE,
             service_account=RESTORE_SERVICE_ACCOUNT,
-            policy=args.backups.access_policy(BACKUP_PREFIX, read=True),
+            policy=context.cluster.backups.access_policy(BACKUP_PREFIX, read=True),
             tags={"component": "platform"},
             parent=self,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-restore",
             metadata={"namespace": NAMESPACE, "name": RESTORE_SERVICE_ACCOUNT, "annotations": grant.annotations},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=context.ready),
         )
         download = (
             'key="${ARCHIVE:-$(aws s3 ls "s3://$(BUCKET)/' + BACKUP_PREFIX + "/\" | sort | tail -n 1 | awk '{print $4}')}\"\n"
             'test -n "$key" || { echo "no archive under s3://$(BUCKET)/' + BACKUP_PREFIX + '/"; exit 1; }\n'
             'aws s3 cp "s3://$(BUCKET)/' + BACKUP_PREFIX + '/${key##*/}" /backup/restore.archive.gz'
         )
-        fetch = pods.aws_cli(
-            "download", "set -e\n" + s3.cli_setup(store) + download, args.backups.bucket, env=s3.cli_env(store), fills_scratch=True
+        fetch = jobs.aws_cli(
+            "download",
+            "set -e\n" + s3.cli_setup(store) + download,
+            context.cluster.backups.bucket,
+            env=s3.cli_env(store),
+            fills_scratch=True,
         )
         fetch["env"] = [*fetch["env"], {"name": "ARCHIVE", "value": ""}]
         replay = {
@@ -261,21 +263,24 @@ class MongoDB(pulumi.ComponentResource):
             "env": [pods.secret_env("MONGODB_URI", f"{NAME}-admin-{RESTORE_USER}", "connectionString.standard")],
             "resources": pods.small_resources("250m", "1", "512Mi"),
             "securityContext": pods.container_security(),
-            "volumeMounts": [pods.scratch_mount(read_only=True)],
+            "volumeMounts": [jobs.scratch_mount(read_only=True)],
         }
         labels = pods.labels(RESTORE_CRONJOB)
         k8s.batch.v1.CronJob(
             f"{name}-restore",
             metadata={"namespace": NAMESPACE, "name": RESTORE_CRONJOB, "labels": labels},
-            spec=pods.transfer_cronjob_spec(
-                RESTORE_CRONJOB,
-                pods.MANUAL_SCHEDULE,
-                service_account=RESTORE_SERVICE_ACCOUNT,
-                uid=999,
-                first=fetch,
-                then=replay,
-                scratch=pods.scratch_volume(pods.SCRATCH_VOLUME, cfg.storage_gib, args.storage.scratch),
-                suspend=True,
+            spec=pods.as_input(
+                k8s.batch.v1.CronJobSpecArgs,
+                jobs.transfer_cronjob_spec(
+                    RESTORE_CRONJOB,
+                    jobs.MANUAL_SCHEDULE,
+                    service_account=RESTORE_SERVICE_ACCOUNT,
+                    uid=999,
+                    first=fetch,
+                    then=replay,
+                    scratch=pods.scratch_volume(jobs.SCRATCH_VOLUME, cfg.storage_gib, context.cluster.storage.scratch),
+                    suspend=True,
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.replica_set]),
         )

@@ -4,10 +4,6 @@ The services keep one address (the contract's `redis:6379`): HAProxy sends every
 node answers `role:master`, so a Sentinel failover needs no client support.
 """
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
 from dataclasses import dataclass
 
 import pulumi
@@ -16,9 +12,10 @@ import pulumi_kubernetes as k8s
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, RedisConfig, metrics_annotations
+from settings.platform import RedisConfig, metrics_annotations
 
-from . import pods
+from .. import pods
+from .context import PlatformContext
 from .foundations import allow_ingress, from_namespaces
 from .secrets import CONFIG_HASH_ANNOTATION, SECRETS_HASH_ANNOTATION, app_secret, config_digest, generated_password, secret, secrets_digest
 
@@ -119,10 +116,6 @@ backend master
 @dataclass(frozen=True)
 class RedisArgs:
     config: RedisConfig
-    metrics_backend: MetricsBackend
-    storage_class: str  # the handle's data class
-    depends_on: list[pulumi.Resource]
-    protect: bool = False
 
 
 def volume_claim(gib: int, storage_class: str) -> dict:
@@ -137,9 +130,9 @@ def volume_claim(gib: int, storage_class: str) -> dict:
 
 
 class Redis(pulumi.ComponentResource):
-    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:Redis", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
         cfg = args.config
         password = generated_password(f"{name}-redis", self)
         auth = secret(AUTH_SECRET, NAMESPACE, {"password": password}, child)
@@ -155,19 +148,22 @@ class Redis(pulumi.ComponentResource):
         )
         # Redis, Sentinel and HAProxy read their config and the password at start only: both roll them.
         rolls = {CONFIG_HASH_ANNOTATION: config_digest(config_data), SECRETS_HASH_ANNOTATION: secrets_digest({"password": password})}
-        after_config = pulumi.ResourceOptions(parent=self, depends_on=[auth, config, *args.depends_on])
+        after_config = pulumi.ResourceOptions(parent=self, depends_on=[auth, config, *context.ready])
         password_env = pods.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password")
         ping = ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG']
         k8s.core.v1.Service(
             f"{name}-redis-headless",
             metadata={"namespace": NAMESPACE, "name": HEADLESS, "labels": NODE_LABELS},
-            spec={
-                "clusterIP": "None",
-                # Nodes find each other before they are ready (replication, Sentinel discovery).
-                "publishNotReadyAddresses": True,
-                "selector": NODE_LABELS,
-                "ports": [{"name": "redis", "port": PORT}, {"name": "sentinel", "port": SENTINEL_PORT}],
-            },
+            spec=pods.as_input(
+                k8s.core.v1.ServiceSpecArgs,
+                {
+                    "clusterIP": "None",
+                    # Nodes find each other before they are ready (replication, Sentinel discovery).
+                    "publishNotReadyAddresses": True,
+                    "selector": NODE_LABELS,
+                    "ports": [{"name": "redis", "port": PORT}, {"name": "sentinel", "port": SENTINEL_PORT}],
+                },
+            ),
             opts=child,
         )
         k8s.core.v1.Service(
@@ -179,124 +175,135 @@ class Redis(pulumi.ComponentResource):
         self.nodes = k8s.apps.v1.StatefulSet(
             f"{name}-redis",
             metadata={"namespace": NAMESPACE, "name": NODES, "labels": NODE_LABELS},
-            spec={
-                "replicas": cfg.replicas,
-                "serviceName": HEADLESS,
-                "podManagementPolicy": "Parallel",
-                # Deleting or scaling down the set never deletes a node's data.
-                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-                "selector": {"matchLabels": NODE_LABELS},
-                "template": {
-                    "metadata": {
-                        "labels": NODE_LABELS,
-                        "annotations": {**metrics_annotations(args.metrics_backend, "exporter", EXPORTER_PORT), **rolls},
+            spec=pods.as_input(
+                k8s.apps.v1.StatefulSetSpecArgs,
+                {
+                    "replicas": cfg.replicas,
+                    "serviceName": HEADLESS,
+                    "podManagementPolicy": "Parallel",
+                    # Deleting or scaling down the set never deletes a node's data.
+                    "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+                    "selector": {"matchLabels": NODE_LABELS},
+                    "template": {
+                        "metadata": {
+                            "labels": NODE_LABELS,
+                            "annotations": {**metrics_annotations(context.metrics_backend, "exporter", EXPORTER_PORT), **rolls},
+                        },
+                        "spec": {
+                            "priorityClassName": pods.DATA_PRIORITY_CLASS,
+                            "affinity": pods.reserved_pool_affinity(),
+                            "topologySpreadConstraints": pods.zone_spread(NODE_LABELS, cfg.replicas),
+                            "securityContext": pods.pod_security(REDIS_UID),
+                            "automountServiceAccountToken": False,
+                            "containers": [
+                                {
+                                    "name": "redis",
+                                    "image": versions.REDIS_IMAGE,
+                                    "command": ["sh", "/config/start-redis.sh"],
+                                    "ports": [{"name": "redis", "containerPort": PORT}],
+                                    "env": [password_env],
+                                    "resources": pods.resources(cfg.resources),
+                                    "securityContext": pods.container_security(),
+                                    "readinessProbe": pods.exec_probe(ping),
+                                    "startupProbe": pods.slow_start(pods.exec_probe(ping)),
+                                    "livenessProbe": pods.exec_probe(ping, period=20),
+                                    "volumeMounts": [
+                                        {"name": "config", "mountPath": "/config", "readOnly": True},
+                                        {"name": "work", "mountPath": "/work"},
+                                        {"name": "data", "mountPath": "/data"},
+                                    ],
+                                },
+                                {
+                                    "name": "sentinel",
+                                    "image": versions.REDIS_IMAGE,
+                                    "command": ["sh", "/config/start-sentinel.sh"],
+                                    "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
+                                    "env": [password_env],
+                                    "resources": pods.small_resources(),
+                                    "securityContext": pods.container_security(),
+                                    "readinessProbe": pods.tcp_probe(SENTINEL_PORT),
+                                    "livenessProbe": pods.tcp_probe(SENTINEL_PORT, period=20),
+                                    "volumeMounts": [
+                                        {"name": "config", "mountPath": "/config", "readOnly": True},
+                                        {"name": "sentinel-work", "mountPath": "/work"},
+                                    ],
+                                },
+                                {
+                                    "name": "exporter",
+                                    "image": versions.REDIS_EXPORTER_IMAGE,
+                                    "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
+                                    "env": [password_env],
+                                    "resources": pods.small_resources(),
+                                    "securityContext": pods.container_security(),
+                                    "readinessProbe": pods.http_probe(EXPORTER_PORT, "/health"),
+                                    "livenessProbe": pods.http_probe(EXPORTER_PORT, "/health", period=20),
+                                },
+                            ],
+                            "volumes": [
+                                {"name": "config", "configMap": {"name": "redis-config"}},
+                                {"name": "work", "emptyDir": {"sizeLimit": "16Mi"}},
+                                {"name": "sentinel-work", "emptyDir": {"sizeLimit": "16Mi"}},
+                            ],
+                        },
                     },
-                    "spec": {
-                        "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                        "affinity": pods.reserved_pool_affinity(),
-                        "topologySpreadConstraints": pods.zone_spread(NODE_LABELS, cfg.replicas),
-                        "securityContext": pods.pod_security(REDIS_UID),
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "redis",
-                                "image": versions.REDIS_IMAGE,
-                                "command": ["sh", "/config/start-redis.sh"],
-                                "ports": [{"name": "redis", "containerPort": PORT}],
-                                "env": [password_env],
-                                "resources": pods.resources(cfg.resources),
-                                "securityContext": pods.container_security(),
-                                "readinessProbe": pods.exec_probe(ping),
-                                "startupProbe": pods.slow_start(pods.exec_probe(ping)),
-                                "livenessProbe": pods.exec_probe(ping, period=20),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/config", "readOnly": True},
-                                    {"name": "work", "mountPath": "/work"},
-                                    {"name": "data", "mountPath": "/data"},
-                                ],
-                            },
-                            {
-                                "name": "sentinel",
-                                "image": versions.REDIS_IMAGE,
-                                "command": ["sh", "/config/start-sentinel.sh"],
-                                "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
-                                "env": [password_env],
-                                "resources": pods.small_resources(),
-                                "securityContext": pods.container_security(),
-                                "readinessProbe": pods.tcp_probe(SENTINEL_PORT),
-                                "livenessProbe": pods.tcp_probe(SENTINEL_PORT, period=20),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/config", "readOnly": True},
-                                    {"name": "sentinel-work", "mountPath": "/work"},
-                                ],
-                            },
-                            {
-                                "name": "exporter",
-                                "image": versions.REDIS_EXPORTER_IMAGE,
-                                "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
-                                "env": [password_env],
-                                "resources": pods.small_resources(),
-                                "securityContext": pods.container_security(),
-                                "readinessProbe": pods.http_probe(EXPORTER_PORT, "/health"),
-                                "livenessProbe": pods.http_probe(EXPORTER_PORT, "/health", period=20),
-                            },
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": "redis-config"}},
-                            {"name": "work", "emptyDir": {"sizeLimit": "16Mi"}},
-                            {"name": "sentinel-work", "emptyDir": {"sizeLimit": "16Mi"}},
-                        ],
-                    },
+                    "volumeClaimTemplates": [volume_claim(cfg.storage_gib, context.cluster.storage.data)],
                 },
-                "volumeClaimTemplates": [volume_claim(cfg.storage_gib, args.storage_class)],
-            },
-            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=args.protect)),
+            ),
+            opts=pulumi.ResourceOptions.merge(after_config, pulumi.ResourceOptions(protect=context.protect)),
         )
         proxies = 2 if cfg.replicas > 1 else 1
         k8s.apps.v1.Deployment(
             f"{name}-redis-proxy",
             metadata={"namespace": NAMESPACE, "name": "redis-proxy", "labels": PROXY_LABELS},
-            spec={
-                "replicas": proxies,
-                "selector": {"matchLabels": PROXY_LABELS},
-                "template": {
-                    "metadata": {"labels": PROXY_LABELS, "annotations": rolls},
-                    "spec": {
-                        "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                        "affinity": pods.reserved_pool_affinity(),
-                        "topologySpreadConstraints": pods.zone_spread(PROXY_LABELS, proxies),
-                        "securityContext": pods.pod_security(HAPROXY_UID),
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "haproxy",
-                                "image": versions.HAPROXY_IMAGE,
-                                "args": ["-f", "/config/haproxy.cfg", "-db"],
-                                "ports": [{"name": "redis", "containerPort": PORT}, {"name": "health", "containerPort": 8404}],
-                                "env": [password_env],
-                                "resources": pods.small_resources("50m", "500m", "128Mi"),
-                                "securityContext": pods.container_security(),
-                                "readinessProbe": pods.http_probe(8404, "/healthz"),
-                                "livenessProbe": pods.http_probe(8404, "/healthz", period=20),
-                                "volumeMounts": [{"name": "config", "mountPath": "/config", "readOnly": True}],
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": "redis-config"}}],
+            spec=pods.as_input(
+                k8s.apps.v1.DeploymentSpecArgs,
+                {
+                    "replicas": proxies,
+                    "selector": {"matchLabels": PROXY_LABELS},
+                    "template": {
+                        "metadata": {"labels": PROXY_LABELS, "annotations": rolls},
+                        "spec": {
+                            "priorityClassName": pods.DATA_PRIORITY_CLASS,
+                            "affinity": pods.reserved_pool_affinity(),
+                            "topologySpreadConstraints": pods.zone_spread(PROXY_LABELS, proxies),
+                            "securityContext": pods.pod_security(HAPROXY_UID),
+                            "automountServiceAccountToken": False,
+                            "containers": [
+                                {
+                                    "name": "haproxy",
+                                    "image": versions.HAPROXY_IMAGE,
+                                    "args": ["-f", "/config/haproxy.cfg", "-db"],
+                                    "ports": [{"name": "redis", "containerPort": PORT}, {"name": "health", "containerPort": 8404}],
+                                    "env": [password_env],
+                                    "resources": pods.small_resources("50m", "500m", "128Mi"),
+                                    "securityContext": pods.container_security(),
+                                    "readinessProbe": pods.http_probe(8404, "/healthz"),
+                                    "livenessProbe": pods.http_probe(8404, "/healthz", period=20),
+                                    "volumeMounts": [{"name": "config", "mountPath": "/config", "readOnly": True}],
+                                }
+                            ],
+                            "volumes": [{"name": "config", "configMap": {"name": "redis-config"}}],
+                        },
                     },
                 },
-            },
+            ),
             opts=after_config,
         )
         k8s.core.v1.Service(
             f"{name}-redis",
             metadata={"namespace": NAMESPACE, "name": SERVICE, "labels": PROXY_LABELS},
-            spec={"selector": PROXY_LABELS, "ports": [{"name": "redis", "port": PORT, "targetPort": PORT}]},
+            spec=pods.as_input(
+                k8s.core.v1.ServiceSpecArgs, {"selector": PROXY_LABELS, "ports": [{"name": "redis", "port": PORT, "targetPort": PORT}]}
+            ),
             opts=child,
         )
         if cfg.replicas > 1:
             for pdb, labels in ((NODES, NODE_LABELS), ("redis-proxy", PROXY_LABELS)):
                 k8s.policy.v1.PodDisruptionBudget(
-                    f"{name}-{pdb}", metadata={"namespace": NAMESPACE, "name": pdb}, spec=pods.pdb_spec(labels), opts=child
+                    f"{name}-{pdb}",
+                    metadata={"namespace": NAMESPACE, "name": pdb},
+                    spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(labels)),
+                    opts=child,
                 )
         allow_ingress("allow-redis-clients", NAMESPACE, PROXY_LABELS, [PORT], from_namespaces(APPS_NAMESPACE), self)
         register_declared(self)  # nothing to declare: other components reach it by its contract names

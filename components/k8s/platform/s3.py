@@ -2,14 +2,14 @@
 
 from components.handle import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, S3Client
 
-from .pods import Obj, secret_env
+from ..pods import Obj, secret_env, tcp_ports
 
 ES_CLIENT = "s3.client.default"  # the client an Elasticsearch s3 repository uses unless it names another
 
 
 def egress(client: S3Client) -> Obj:
     """The store has no fixed in-cluster address: its port, anywhere (AWS: HTTPS to S3 and STS)."""
-    return {"ports": [{"protocol": "TCP", "port": client.port}]}
+    return {"ports": tcp_ports(client.port)}
 
 
 def cli_env(client: S3Client) -> list[Obj]:

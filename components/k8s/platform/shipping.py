@@ -1,21 +1,17 @@
 """Container stdout to the logging tier: Fluent Bit on every node tails the kubelet's logs and sends them to Logstash."""
 
-# Specs are written as the camelCase Kubernetes objects they become (pods.py); pyright's TypedDicts want
-# snake_case keys. tests/test_manifest_schemas.py validates every object strictly against the cluster's schema instead.
-# pyright: reportArgumentType=false
-
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import ENDPOINTS, NAMESPACES
-from settings.platform import MetricsBackend, metrics_annotations
+from settings.platform import metrics_annotations
 
-from . import pods
-from .foundations import NAMESPACE_LABEL, allow_ingress
+from .. import pods
+from .context import PlatformContext
+from .foundations import allow_ingress
 from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS
 
 # hostPath needs the privileged level: `monitoring` is already the one privileged namespace (node agents).
@@ -70,29 +66,27 @@ def fluent_bit_config() -> str:
 """
 
 
-@dataclass(frozen=True)
-class LogShippingArgs:
-    metrics_backend: MetricsBackend
-    depends_on: list[pulumi.Resource]
-
-
 class LogShipping(pulumi.ComponentResource):
-    def __init__(self, name: str, args: LogShippingArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, context: PlatformContext, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:platform:LogShipping", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
-        meta = {"namespace": NAMESPACE, "name": NAME, "labels": LABELS}
+        child = pulumi.ResourceOptions(parent=self, depends_on=context.ready)
+        meta: ObjectMetaArgsDict = {"namespace": NAMESPACE, "name": NAME, "labels": LABELS}
         account = k8s.core.v1.ServiceAccount(f"{name}-fluent-bit", metadata=meta, opts=child)
         # The kubernetes filter reads pod and namespace metadata from the API server.
         role = k8s.rbac.v1.ClusterRole(
             f"{name}-fluent-bit",
             metadata={"name": NAME, "labels": LABELS},
-            rules=[{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}],
+            rules=[
+                pods.as_input(
+                    k8s.rbac.v1.PolicyRuleArgs, {"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}
+                )
+            ],
             opts=child,
         )
         binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-fluent-bit",
             metadata={"name": NAME, "labels": LABELS},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+            role_ref=pods.as_input(k8s.rbac.v1.RoleRefArgs, {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME}),
             subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
             opts=child,
         )
@@ -100,62 +94,68 @@ class LogShipping(pulumi.ComponentResource):
         k8s.apps.v1.DaemonSet(
             f"{name}-fluent-bit",
             metadata=meta,
-            spec={
-                "selector": {"matchLabels": LABELS},
-                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}},
-                "template": {
-                    "metadata": {
-                        "labels": LABELS,
-                        "annotations": metrics_annotations(args.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
-                    },
-                    "spec": {
-                        "serviceAccountName": NAME,
-                        # The token only where it is read (the kubernetes filter's default path), not everywhere.
-                        "automountServiceAccountToken": False,
-                        "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                        # Every node, spot ones included, whatever their taints: each node's logs are only there.
-                        "tolerations": [{"operator": "Exists"}],
-                        # The runtime writes logs 0640 root:root: the root group reads them, no root user needed.
-                        "securityContext": {**pods.pod_security(), "supplementalGroups": [0]},
-                        "containers": [
-                            {
-                                "name": NAME,
-                                "image": versions.FLUENT_BIT_IMAGE,
-                                "args": ["--config=/fluent-bit/etc/conf/fluent-bit.conf"],
-                                "ports": [{"name": "http", "containerPort": HTTP_PORT}],
-                                "resources": pods.small_resources(RESOURCES["cpu"], RESOURCES["cpu_limit"], RESOURCES["memory"]),
-                                "securityContext": pods.container_security(),
-                                "readinessProbe": pods.http_probe(HTTP_PORT, "/"),
-                                "livenessProbe": pods.http_probe(HTTP_PORT, "/", period=20),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/fluent-bit/etc/conf", "readOnly": True},
-                                    # /var/log/containers links into /var/log/pods: both must be visible.
-                                    {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
-                                    {"name": "state", "mountPath": STATE_DIR},
-                                    {"name": "api-token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": NAME}},
-                            {"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}},
-                            {"name": "state", "emptyDir": {"sizeLimit": "64Mi"}},
-                            {
-                                "name": "api-token",
-                                "projected": {
-                                    "sources": [
-                                        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
-                                        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                                    ]
+            spec=pods.as_input(
+                k8s.apps.v1.DaemonSetSpecArgs,
+                {
+                    "selector": {"matchLabels": LABELS},
+                    "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}},
+                    "template": {
+                        "metadata": {
+                            "labels": LABELS,
+                            "annotations": metrics_annotations(context.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
+                        },
+                        "spec": {
+                            "serviceAccountName": NAME,
+                            # The token only where it is read (the kubernetes filter's default path), not everywhere.
+                            "automountServiceAccountToken": False,
+                            "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
+                            "tolerations": pods.every_node_tolerations(),
+                            # The runtime writes logs 0640 root:root: the root group reads them, no root user needed.
+                            "securityContext": pods.pod_security(supplemental_groups=[0]),
+                            "containers": [
+                                {
+                                    "name": NAME,
+                                    "image": versions.FLUENT_BIT_IMAGE,
+                                    "args": ["--config=/fluent-bit/etc/conf/fluent-bit.conf"],
+                                    "ports": [{"name": "http", "containerPort": HTTP_PORT}],
+                                    "resources": pods.small_resources(RESOURCES["cpu"], RESOURCES["cpu_limit"], RESOURCES["memory"]),
+                                    "securityContext": pods.container_security(),
+                                    "readinessProbe": pods.http_probe(HTTP_PORT, "/"),
+                                    "livenessProbe": pods.http_probe(HTTP_PORT, "/", period=20),
+                                    "volumeMounts": [
+                                        {"name": "config", "mountPath": "/fluent-bit/etc/conf", "readOnly": True},
+                                        # /var/log/containers links into /var/log/pods: both must be visible.
+                                        {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
+                                        {"name": "state", "mountPath": STATE_DIR},
+                                        {
+                                            "name": "api-token",
+                                            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                            "readOnly": True,
+                                        },
+                                    ],
+                                }
+                            ],
+                            "volumes": [
+                                {"name": "config", "configMap": {"name": NAME}},
+                                {"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}},
+                                {"name": "state", "emptyDir": {"sizeLimit": "64Mi"}},
+                                {
+                                    "name": "api-token",
+                                    "projected": {
+                                        "sources": [
+                                            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+                                            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                                        ]
+                                    },
                                 },
-                            },
-                        ],
+                            ],
+                        },
                     },
                 },
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *args.depends_on]),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *context.ready]),
         )
         # Logstash admits the shippers on the container-logs input only (monitoring's own egress is open).
-        shippers = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: NAMESPACE}}, "podSelector": {"matchLabels": LABELS}}
+        shippers = pods.namespace_peer(NAMESPACE, LABELS)
         allow_ingress("allow-log-shipper", NAMESPACES["logging"], LOGSTASH_POD_LABELS, [CONTAINER_LOGS_PORT], [shippers], self)
         register_declared(self)  # nothing to declare: it only sends
