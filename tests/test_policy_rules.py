@@ -302,7 +302,9 @@ SLM_SCRIPT = (
     f"""curl -sS -X PUT '{ES_URL}/_slm/policy/nightly' -H 'Content-Type: application/json' """
     """-d '{"schedule": "0 30 1 * * ?", "repository": "s3-backups", "retention": {"expire_after": "30d"}}'\n"""
 )
-SLM_JOB = k8s("Job", "batch/v1", {"template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", SLM_SCRIPT]}]}}}, "slm", "logging")
+SLM_JOB = k8s(
+    "Job", "batch/v1", {"template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", SLM_SCRIPT]}]}}}, "slm", "logging"
+)
 MONGO = k8s(
     "MongoDBCommunity",
     "mongodbcommunity.mongodb.com/v1",
