@@ -27,11 +27,14 @@ POD_WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"
 # Kubernetes takes a class as the default only when one of these annotations is exactly "true"
 # (k8s.io/component-helpers storage/volume IsDefaultAnnotation).
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
+GO_TRUE = ("1", "t", "T", "true", "TRUE", "True")  # the strings strconv.ParseBool reads as true
 KMS_DELETION_WINDOW = 30  # also AWS's default when the window is not given
 KMS_ROTATION_DAYS = (90, 365)  # AWS accepts 90..2560 days (default 365); yearly or more often is asked
 # Kubernetes parses schedules with robfig/cron v3 ParseStandard: these descriptors, `@every <duration>`, or five fields.
 CRON_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
                "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}  # fmt: skip
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # a leap year: Feb 29 fires, if only every 4 years
 GO_DURATION = re.compile(r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h))+)")
 # The CronJob controller looks every 10 s: a shorter starting deadline may skip every run (Kubernetes CronJob docs).
@@ -39,8 +42,10 @@ MIN_STARTING_DEADLINE_SECONDS = 10
 # Claims the operators add when the resource declares none of that name (ECK AppendDefaultPVCs; MongoDB's
 # data-volume and logs-volume templates): they land on the cluster's default class.
 ECK_DEFAULT_CLAIM = "elasticsearch-data"
-CLUSTER_DEFAULT = "the cluster's own, gp2 with Delete on EKS"
 MONGODB_DEFAULT_CLAIMS = ("data-volume", "logs-volume")
+CLUSTER_DEFAULT = "the cluster's own, gp2 with Delete on EKS"
+# Elasticsearch (8.16+) also takes an SLM schedule as an interval in its time units (elasticsearch PR 110847).
+ES_INTERVAL = re.compile(r"\d+(d|h|m|s|ms|micros|nanos)")
 
 BUCKETS = (BUCKET, "aws:s3/bucketV2:BucketV2")  # v7 of the AWS provider still declares the older type
 IRREPLACEABLE = (VPC, EKS_COMPONENT, KMS_KEY, ZONE, *BUCKETS)
@@ -70,12 +75,9 @@ def retained(r: Resource) -> Iterator[str]:
         yield "not retained on delete"
 
 
-def provider_bool(value: Any) -> bool | None:
-    """A bool as the AWS provider reads it: the Terraform bridge takes strings too, as Go's strconv.ParseBool."""
-    if isinstance(value, bool):
-        return value
-    return {"1": True, "t": True, "T": True, "true": True, "TRUE": True, "True": True, "0": False, "f": False,
-            "F": False, "false": False, "FALSE": False, "False": False}.get(value) if isinstance(value, str) else None  # fmt: skip
+def provider_true(value: Any) -> bool:
+    """Whether the AWS provider reads a bool as true: the Terraform bridge takes strings too, as Go's strconv.ParseBool."""
+    return value is True or value in GO_TRUE
 
 
 def provider_int(value: Any) -> int | None:
@@ -87,7 +89,7 @@ def provider_int(value: Any) -> int | None:
 
 @rules.resource("kms-key-hygiene", "Keys rotate yearly and wait 30 days before deletion, so a mistaken delete is recoverable.", [KMS_KEY])
 def key_hygiene(key: Resource) -> Iterator[str]:
-    if provider_bool(key.get("enableKeyRotation")) is not True:
+    if not provider_true(key.get("enableKeyRotation")):
         yield f"enableKeyRotation must be true, is {key.get('enableKeyRotation')!r}"
     else:
         period = provider_int(key.get("rotationPeriodInDays", default=KMS_ROTATION_DAYS[1]))
@@ -240,7 +242,7 @@ def _container_scripts(job: Resource) -> list[str]:
 
 
 # One request of a setup script: curl -X PUT '<url>/_snapshot/<name>' ... -d '<json>' (or _slm/policy/<name>).
-ES_REQUEST = re.compile(r"-X\s*(?:PUT|POST)\s+'[^'\s]*/(_snapshot|_slm/policy)/([^'/?\s]+)'[^\n]*?\s-d\s+'([^'\n]*)'")
+ES_REQUEST = re.compile(r"-X\s*(PUT|POST)\s+'[^'\s]*/(_snapshot|_slm/policy)/([^'/?\s]+)'[^\n]*?\s-d\s+'([^'\n]*)'")
 
 
 def _snapshot_setup(resources: Sequence[Resource], namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -256,8 +258,11 @@ def _snapshot_setup(resources: Sequence[Resource], namespace: str) -> tuple[dict
         if _namespace(job) != namespace or (job.type == CRON_JOB and _schedule_problem(job) is not None):
             continue
         for script in _container_scripts(job):
-            for api, name, body in ES_REQUEST.findall(script):
-                (repositories if api == "_snapshot" else policies)[name] = _json_object(body)
+            for method, api, name, body in ES_REQUEST.findall(script):
+                if api == "_snapshot":
+                    repositories[name] = _json_object(body)
+                elif method == "PUT":  # the SLM API has no POST
+                    policies[name] = _json_object(body)
     return repositories, policies
 
 
@@ -276,17 +281,37 @@ def es_snapshots(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]
         kept_in_s3 = [
             name
             for name, policy in policies.items()
-            if dig(policy, "schedule") and dig(policy, "retention") and dig(repositories, str(dig(policy, "repository")), "type") == "s3"
+            if slm_schedule_problem(dig(policy, "schedule")) is None
+            and dig(policy, "retention")
+            and dig(repositories, str(dig(policy, "repository")), "type") == "s3"
         ]
         if not kept_in_s3:
             found = ", ".join(policies) or "none"
             yield (
                 es,
                 (
-                    f"no snapshot lifecycle policy with a schedule and retention into an S3 repository (found: {found}); "
+                    f"no snapshot lifecycle policy with a firing schedule and retention into an S3 repository (found: {found}); "
                     "a StackConfigPolicy, or a Job or firing CronJob that PUTs _snapshot/<repo> and _slm/policy/<name>"
                 ),
             )
+
+
+def slm_schedule_problem(schedule: Any) -> str | None:
+    """Why an SLM schedule never takes a snapshot, or None. Elasticsearch's cron (after Quartz: seconds first, six
+    or seven fields, `?` in exactly one day field) takes a schedule that never fires, such as Feb 30."""
+    if isinstance(schedule, str) and ES_INTERVAL.fullmatch(schedule):
+        return None
+    fields = schedule.split() if isinstance(schedule, str) else []
+    if len(fields) not in (6, 7) or (fields[3] == "?") == (fields[5] == "?"):
+        return f"schedule {schedule!r} is not an Elasticsearch cron (seconds first, `?` in one day field)"
+    if fields[3] == "?" or re.search("[LW]", fields[3]):  # a weekday, the last day or the nearest weekday: every month
+        return None
+    days, months = _field(fields[3], 1, 31), _field(fields[4], 1, 12, MONTHS)
+    if days is None or months is None:
+        return f"schedule {schedule!r} is not an Elasticsearch cron"
+    if not any(d <= MONTH_DAYS[m - 1] for m in months[0] for d in days[0]):
+        return f"schedule {schedule!r} names no day that exists (such as Feb 30)"
+    return None
 
 
 def _field(text: str, low: int, high: int, names: Sequence[str] = ()) -> tuple[set[int], bool] | None:
@@ -324,9 +349,7 @@ def cron_never_fires(schedule: Any) -> str | None:
     if schedule.startswith("@") and schedule not in CRON_MACROS:
         return f"schedule {schedule!r} is not a descriptor Kubernetes accepts (such as @daily; @reboot is none)"
     fields = CRON_MACROS.get(schedule, schedule).split()
-    months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    days = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-    limits = [(0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, months), (0, 6, days)]
+    limits = [(0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, MONTHS), (0, 6, WEEKDAYS)]
     parsed = [_field(text, low, high, names) for text, (low, high, names) in zip(fields, limits, strict=False)]
     if len(fields) != 5 or any(p is None for p in parsed):
         return f"schedule {schedule!r} is not a cron expression Kubernetes accepts"

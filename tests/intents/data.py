@@ -27,6 +27,11 @@ USER_TAGS = st.dictionaries(
 )
 
 
+def favour(good: list[Any], others: list[Any]) -> st.SearchStrategy[Any]:
+    """One of `good` at least half the time, so passing cases are drawn as often as violating ones."""
+    return st.one_of(st.sampled_from(good), st.sampled_from(good + others))
+
+
 def on_tier(tier: str, resources: list[Resource]) -> list[Resource]:
     """Resources as the preview and the pack see them: carrying their stack's tier."""
     return [replace(r, tier=tier) for r in resources]
@@ -63,17 +68,17 @@ def kept_resources(option: str) -> st.SearchStrategy[Case]:
 # -- kms-key-hygiene: the values AWS ends up with. The provider (Terraform bridge, SDK v2) reads a bool given as a
 # string as Go's strconv.ParseBool and an int given as a string as ParseInt; what it cannot read is refused.
 
-ROTATION = st.sampled_from(
-    [(True, True), (False, False), ("true", True), ("True", True), ("TRUE", True), ("1", True), ("t", True)]
-    + [("false", False), ("0", False), ("yes", False), ("on", False), (None, False)]
+ROTATION = favour(
+    [(True, True), ("true", True), ("True", True), ("TRUE", True), ("1", True), ("t", True)],
+    [(False, False), ("false", False), ("0", False), ("yes", False), ("on", False), (None, False)],
 )
 # AWS rotates every 365 days unless told otherwise, accepting 90..2560; "yearly" is at most 365.
-PERIOD = st.sampled_from(
-    [(None, 365), (90, 90), (180, 180), (365, 365), ("365", 365), ("180", 180)]
-    + [(366, 366), (730, 730), ("400", 400), (30, 30), ("yearly", 0)]
+PERIOD = favour(
+    [(None, 365), (90, 90), (180, 180), (365, 365), ("365", 365), ("180", 180)],
+    [(366, 366), (730, 730), ("400", 400), (30, 30), ("yearly", 0)],
 )
 # AWS waits 30 days when no window is given; it accepts 7..30.
-WINDOW = st.sampled_from([(None, 30), (30, 30), ("30", 30), (7, 7), ("7", 7), (29, 29), (31, 31), ("thirty", 0)])
+WINDOW = favour([(None, 30), (30, 30), ("30", 30)], [(7, 7), ("7", 7), (29, 29), (31, 31), ("thirty", 0)])
 
 
 def key_hygiene() -> st.SearchStrategy[Case]:
@@ -105,21 +110,15 @@ DEFAULT_MARKS = st.sampled_from(
     ]
 )
 # The API server takes reclaimPolicy Retain or Delete (default Delete) and refuses any other spelling with the class.
-RECLAIM = st.sampled_from(["Retain", "Delete", None, "retain"])
+RECLAIM = favour(["Retain"], ["Delete", None, "retain"])
 # The driver lower-cases parameter names and encrypts only on the exact value "true"; parameters are strings, so
 # the API server refuses a bool.
-ENCRYPTION = st.sampled_from(
-    [
-        ({"encrypted": "true"}, True),
-        ({"Encrypted": "true"}, True),
-        ({"encrypted": "True"}, False),
-        ({"encrypted": True}, False),
-        ({"encrypted": "false"}, False),
-        ({}, False),
-    ]
+ENCRYPTION = favour(
+    [({"encrypted": "true"}, True), ({"Encrypted": "true"}, True)],
+    [({"encrypted": "True"}, False), ({"encrypted": True}, False), ({"encrypted": "false"}, False), ({}, False)],
 )
-EXPANSION = st.sampled_from([(True, True), (False, False), (None, False), ("true", False)])  # a string is refused
-BINDING = st.sampled_from([("WaitForFirstConsumer", True), ("Immediate", False), (None, False), ("waitForFirstConsumer", False)])
+EXPANSION = favour([(True, True)], [(False, False), (None, False), ("true", False)])  # a string is refused
+BINDING = favour([("WaitForFirstConsumer", True)], [("Immediate", False), (None, False), ("waitForFirstConsumer", False)])
 
 
 def storage_class(name: str, reclaim: str | None, default_mark: dict[str, str], **inputs: Any) -> Resource:
@@ -210,7 +209,9 @@ USERS = st.sampled_from(EPHEMERAL_USERS + PERSISTENT_USERS)
 def storage_classes() -> st.SearchStrategy[Case]:
     """A class that deletes its volumes is right only when nothing but pods' ephemeral volumes names it (and it is not
     the default, which every claim naming no class gets); every class encrypts and binds in the pod's zone."""
-    drawn_class = st.tuples(RECLAIM, EXPANSION, ENCRYPTION, BINDING, DEFAULT_MARKS)
+    encrypted_zonal = (({"encrypted": "true"}, True), ("WaitForFirstConsumer", True), ({}, False))
+    data_class, scratch_class = ("Retain", (True, True), *encrypted_zonal), ("Delete", (None, False), *encrypted_zonal)
+    drawn_class = st.one_of(st.sampled_from([data_class, scratch_class]), st.tuples(RECLAIM, EXPANSION, ENCRYPTION, BINDING, DEFAULT_MARKS))
 
     def case(classes: dict[str, tuple], users: list[tuple[str, str | None]]) -> Case:
         resources = [
@@ -264,8 +265,9 @@ def claims_retained() -> st.SearchStrategy[Case]:
 # -- data-pvc-retention: the API server takes Retain or Delete (whenScaled defaults to Retain) and refuses the
 # StatefulSet on any other spelling; ECK deletes the claims with the cluster unless told DeleteOnScaledownOnly.
 
-WHEN = st.sampled_from(["Retain", "Delete", "retain", None])
-ECK_POLICY = st.sampled_from(["DeleteOnScaledownOnly", "DeleteOnScaledownAndClusterDeletion", "deleteOnScaledownOnly", None])
+WHEN = favour(["Retain"], ["Delete", "retain", None])
+SCALED = favour(["Retain", "Delete", None], ["retain", "Keep"])
+ECK_POLICY = favour(["DeleteOnScaledownOnly"], ["DeleteOnScaledownAndClusterDeletion", "deleteOnScaledownOnly", None])
 
 
 def pvc_retention() -> st.SearchStrategy[Case]:
@@ -289,7 +291,7 @@ def pvc_retention() -> st.SearchStrategy[Case]:
             bad |= policy != "DeleteOnScaledownOnly"
         return Case(resources, violates=bad)
 
-    sets = st.lists(st.tuples(st.integers(0, 2), WHEN, WHEN, st.booleans()), max_size=2)
+    sets = st.lists(st.tuples(st.integers(0, 2), WHEN, SCALED, favour([False], [True])), max_size=2)
     return st.builds(case, sets, st.lists(ECK_POLICY, max_size=1))
 
 
@@ -373,9 +375,9 @@ def schedule_fires(text: str) -> bool:
 # -- data-mongodb-backups: a dump CronJob that the API server takes, that is not suspended and whose schedule fires.
 
 # suspend and startingDeadlineSeconds are typed fields: the API server refuses a string (and with it the CronJob).
-SUSPEND = st.sampled_from([(None, True), (False, True), (True, False), ("true", False), ("false", False), ("True", False)])
+SUSPEND = favour([(None, True), (False, True)], [(True, False), ("true", False), ("false", False), ("True", False)])
 # The controller looks every 10 s: a shorter deadline may skip every run (Kubernetes CronJob docs); negative is refused.
-DEADLINE = st.sampled_from([(None, True), (300, True), (10, True), (5, False), (0, False), (-1, False), ("300", False)])
+DEADLINE = favour([(None, True), (300, True), (10, True)], [(5, False), (0, False), (-1, False), ("300", False)])
 TIME_ZONES = st.sampled_from([None, "Etc/UTC", "Asia/Tokyo"])  # where the schedule is read; it fires in any
 
 
@@ -388,7 +390,7 @@ def dump_job(i: int, namespace: str, runs_mongodump: bool, schedule: str, *, sus
 
 
 def mongodb_backups() -> st.SearchStrategy[Case]:
-    job = st.tuples(st.sampled_from(["data", "apps"]), st.booleans(), schedules(), SUSPEND, DEADLINE, TIME_ZONES)
+    job = st.tuples(favour(["data"], ["apps"]), favour([True], [False]), schedules(), SUSPEND, DEADLINE, TIME_ZONES)
 
     def case(jobs: list[tuple]) -> Case:
         resources: list[Resource] = [MONGO]
@@ -412,24 +414,35 @@ def es_request(curl: str, method: str, path: str, body: dict[str, Any]) -> str:
     return f"{curl.replace('PUT', method)} '{ES_URL}/{path}' -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
 
 
-REPOSITORY_TYPES = st.sampled_from(["s3", "fs", "url", "S3"])  # repository types are names: "S3" is no type
-RETENTIONS = st.sampled_from([{"expire_after": "30d", "min_count": 3}, {"max_count": 50}, {}, None])
-HOLDERS = st.sampled_from(["job", "cronjob", "suspended-cronjob", "never-cronjob", "stack-config-policy"])
+REPOSITORY_TYPES = favour(["s3"], ["fs", "url", "S3"])  # repository types are names: "S3" is no type
+# SLM schedules with whether they ever take a snapshot. Elasticsearch's cron is seconds first, with `?` in exactly one
+# day field (else the PUT is refused); it takes a date that never comes (maintainers, elasticsearch issue 55450); it
+# also takes an interval in time units (elasticsearch PR 110847, 8.16+; the stack runs 8.19).
+SLM_SCHEDULES = favour(
+    [("0 30 1 * * ?", True), ("0 0 12 ? * MON-FRI", True), ("0 0 0 L * ?", True), ("0 0 0 29 FEB ?", True), ("0 0 3 1,15 * ? *", True)]
+    + [("1d", True), ("30m", True)],
+    [(None, False), ("0 0 0 30 2 ?", False), ("0 0 0 31 APR,JUN,SEP,NOV ?", False), ("0 0 0 30,31 feb ? *", False)]
+    + [("0 30 1 * * *", False), ("0 30 1 ? * ?", False), ("0 30 1 * *", False), ("daily", False)],
+)
+RETENTIONS = favour([{"expire_after": "30d", "min_count": 3}, {"max_count": 50}], [{}, None])
+HOLDERS = favour(["job", "cronjob", "stack-config-policy"], ["suspended-cronjob", "never-cronjob"])
 
 
 def es_snapshots() -> st.SearchStrategy[Case]:
     setup = st.tuples(
-        HOLDERS, st.sampled_from(["logging", "apps"]), CURL, st.sampled_from(["PUT", "GET"]), REPOSITORY_TYPES,
-        st.booleans(), RETENTIONS, st.booleans(), st.booleans(),
+        HOLDERS, favour(["logging"], ["apps"]), CURL, st.sampled_from(["PUT", "POST"]), favour(["PUT"], ["POST", "GET"]),
+        REPOSITORY_TYPES, favour([True], [False]), RETENTIONS, SLM_SCHEDULES, st.booleans(),
     )  # fmt: skip
 
     def case(setups: list[tuple]) -> Case:
         resources: list[Resource] = [ES]
         ok = False
-        for i, (holder, namespace, curl, method, repo_type, same_repo, retention, scheduled, split) in enumerate(setups):
+        for i, (holder, namespace, curl, repo_method, method, repo_type, same_repo, retention, (slm_schedule, fires), split) in enumerate(
+            setups
+        ):
             repo_name = f"s3-backups-{i}"  # each setup its own names: no two overwrite each other
             policy: dict[str, Any] = {"name": "<nightly-{now/d}>", "repository": repo_name if same_repo else "other"}
-            policy |= ({"schedule": "0 30 1 * * ?"} if scheduled else {}) | ({"retention": retention} if retention is not None else {})
+            policy |= ({"schedule": slm_schedule} if slm_schedule else {}) | ({"retention": retention} if retention is not None else {})
             repository = {"type": repo_type, "settings": {"bucket": "b"}}
             if holder == "stack-config-policy":
                 spec = {
@@ -442,7 +455,7 @@ def es_snapshots() -> st.SearchStrategy[Case]:
                 sent = True
             else:
                 lines = [
-                    es_request(curl, "PUT", f"_snapshot/{repo_name}", repository),
+                    es_request(curl, repo_method, f"_snapshot/{repo_name}", repository),
                     es_request(curl, method, f"_slm/policy/nightly-{i}", policy),
                 ]
                 scripts = [["sh", "-c", line] for line in lines] if split else [["sh", "-c", "set -e\n" + "\n".join(lines)]]
@@ -451,15 +464,14 @@ def es_snapshots() -> st.SearchStrategy[Case]:
                 if holder == "job":
                     resources.append(k8s("Job", "batch/v1", pod, f"setup{i}", namespace))
                 else:
-                    schedule = "0 0 30 2 *" if holder == "never-cronjob" else "0 6 * * *"
                     spec = {
-                        "schedule": schedule,
+                        "schedule": "0 0 30 2 *" if holder == "never-cronjob" else "0 6 * * *",
                         "jobTemplate": {"spec": pod},
                         **({"suspend": True} if holder == "suspended-cronjob" else {}),
                     }
                     resources.append(k8s("CronJob", "batch/v1", spec, f"setup{i}", namespace))
-                sent = holder in ("job", "cronjob") and method == "PUT"
-            ok |= sent and namespace == "logging" and same_repo and repo_type == "s3" and bool(retention) and scheduled
+                sent = holder in ("job", "cronjob") and method == "PUT"  # a repository takes PUT or POST, a policy only PUT
+            ok |= sent and namespace == "logging" and same_repo and repo_type == "s3" and bool(retention) and fires
         return Case(resources, violates=not ok)
 
     return st.lists(setup, max_size=2).map(case)
@@ -470,7 +482,7 @@ def es_snapshots() -> st.SearchStrategy[Case]:
 # last line wins, a line without a delimiter fails the whole configuration); advanced.config is applied over it.
 
 CONF_LINE = st.one_of(
-    st.tuples(st.just("set"), st.sampled_from(["quorum", "classic", "stream", "Quorum", '"quorum"', "'classic'"])),
+    st.tuples(st.just("set"), favour(["quorum", '"quorum"'], ["classic", "stream", "Quorum", "'classic'"])),
     st.tuples(st.just("inline"), st.sampled_from(["quorum", "classic"])),
     st.tuples(st.just("comment"), st.sampled_from(["quorum", "classic"])),
     st.tuples(st.just("other"), st.just("")),
