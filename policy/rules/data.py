@@ -44,6 +44,8 @@ MIN_STARTING_DEADLINE_SECONDS = 10
 ECK_DEFAULT_CLAIM = "elasticsearch-data"
 MONGODB_DEFAULT_CLAIMS = ("data-volume", "logs-volume")
 CLUSTER_DEFAULT = "the cluster's own, gp2 with Delete on EKS"
+# A claim's class name is a DNS subdomain: the API server refuses any other (and with it the claim).
+CLASS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 # Elasticsearch (8.16+) also takes an SLM schedule as an interval in its time units (elasticsearch PR 110847).
 ES_INTERVAL = re.compile(r"\d+(d|h|m|s|ms|micros|nanos)")
 
@@ -200,7 +202,7 @@ def claims_retained(resources: Sequence[Resource]) -> Iterator[tuple[Resource, s
             name = dig(claim, "storageClassName")
             # On a customer's cluster (a tier without the AWS layer) the stack names the customer's class, which it
             # cannot declare: only a class the stack does declare is judged there (README, On-prem: it must retain).
-            if not r.policy.aws and name and name not in declared:
+            if not r.policy.aws and name and name not in declared and CLASS_NAME.fullmatch(name):
                 continue
             # No class: the default class (the newest, if several are marked); "" asks for no class at all.
             classes = ({name} if name else set()) if name is not None else defaults

@@ -167,17 +167,9 @@ def user(kind: str, class_name: str | None, i: int) -> Resource:
         return k8s("Elasticsearch", "elasticsearch.k8s.elastic.co/v1", {"nodeSets": [node_set]}, f"es{i}", "logging")
     if kind == "es-default":  # no template: ECK adds elasticsearch-data on the default class (AppendDefaultPVCs)
         return k8s("Elasticsearch", "elasticsearch.k8s.elastic.co/v1", ES.inputs["spec"], f"es{i}", "logging")
-    if kind == "mongodb-claims":  # both of the operator's templates, overridden by name
-        templates = [claim(class_name, "data-volume"), claim(class_name, "logs-volume")]
-        return k8s(
-            "MongoDBCommunity",
-            MONGO.inputs["apiVersion"],
-            {**MONGO.inputs["spec"], "statefulSet": {"spec": {"volumeClaimTemplates": templates}}},
-            f"mongo{i}",
-            "data",
-        )
-    if kind == "mongodb-data-only":  # logs-volume stays the operator's, on the default class
-        templates = [claim(class_name, "data-volume")]
+    if kind in ("mongodb-claims", "mongodb-data-only"):  # the operator's templates overridden by name, or data-volume only
+        names = ["data-volume", "logs-volume"] if kind == "mongodb-claims" else ["data-volume"]
+        templates = [claim(class_name, name) for name in names]
         return k8s(
             "MongoDBCommunity",
             MONGO.inputs["apiVersion"],
@@ -252,8 +244,8 @@ def claims_retained() -> st.SearchStrategy[Case]:
         def lost(class_name: str | None) -> bool:
             if class_name is None:
                 return not defaults or any(declared[d][0] != "Retain" for d in defaults)
-            if class_name not in declared:
-                return class_name == "" or TIERS[tier].aws
+            if class_name not in declared:  # "" asks for no class; "DATA" is no class name (DNS subdomain): refused
+                return class_name in ("", "DATA") or TIERS[tier].aws
             return declared[class_name][0] != "Retain"
 
         bad = any(lost(c) for kind, class_name in users for c in claimed_classes(kind, class_name))
