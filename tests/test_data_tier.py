@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from offline.runner import ROOT, Run, run_stack
-from policy.rules.data import cron_never_fires
+
+from .intents.data import schedule_fires
 
 ES = "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"
 RABBITMQ = "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster"
@@ -63,7 +64,7 @@ def test_prod_backups_are_object_locked_in_governance_mode_for_their_retention()
 @pytest.mark.parametrize("stack", ["test", "prod"])
 def test_a_broken_snapshot_setup_is_caught_by_a_daily_failing_check(stack: str) -> None:
     check = cron_job(run(stack), "elasticsearch-snapshot-check")
-    assert "suspend" not in check and cron_never_fires(check["schedule"]) is None
+    assert "suspend" not in check and schedule_fires(check["schedule"])
     script = commands(check)["elasticsearch-snapshot-check"]
     # It reads the repository the setup registers and fails unless the newest snapshot succeeded within 26 hours.
     assert "/_cat/snapshots/s3-backups?h=id,status,end_epoch&s=end_epoch" in script
@@ -138,7 +139,7 @@ def test_the_elasticsearch_restore_reads_the_repository_the_setup_registers(stac
 def test_rabbitmq_definitions_are_exported_hourly_under_their_own_prefix() -> None:
     r = run("prod")
     export = cron_job(r, "rabbitmq-definitions-export")
-    assert "suspend" not in export and cron_never_fires(export["schedule"]) is None
+    assert "suspend" not in export and schedule_fires(export["schedule"])
     steps = commands(export)
     assert "/api/definitions" in steps["export"] and "s3://$(BUCKET)/rabbitmq/definitions-" in steps["upload"]
     writes = grant(r, "platform-messaging-definitions-export")["Statement"]

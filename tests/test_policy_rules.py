@@ -310,12 +310,14 @@ RABBIT = k8s(
     "messaging",
 )
 ES = k8s("Elasticsearch", "elasticsearch.k8s.elastic.co/v1", {"nodeSets": [{"count": 3, "podTemplate": {"spec": POD}}]}, "logs", "logging")
+ES_URL = "https://logs-es-http:9200"
+SLM_SCRIPT = (
+    f"""curl -sS -X PUT '{ES_URL}/_snapshot/s3-backups' -H 'Content-Type: application/json' -d '{{"type": "s3"}}'\n"""
+    f"""curl -sS -X PUT '{ES_URL}/_slm/policy/nightly' -H 'Content-Type: application/json' """
+    """-d '{"schedule": "0 30 1 * * ?", "repository": "s3-backups", "retention": {"expire_after": "30d"}}'\n"""
+)
 SLM_JOB = k8s(
-    "CronJob",
-    "batch/v1",
-    {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{**CONTAINER, "args": ["PUT _slm/policy/nightly"]}]}}}}},
-    "slm",
-    "logging",
+    "Job", "batch/v1", {"template": {"spec": {"containers": [{**CONTAINER, "command": ["sh", "-c", SLM_SCRIPT]}]}}}, "slm", "logging"
 )
 MONGO = k8s(
     "MongoDBCommunity",
