@@ -248,7 +248,7 @@ POD = {
     "containers": [CONTAINER],
     "priorityClassName": "data-tier",
     "affinity": RESERVED_ONLY,
-    "topologySpreadConstraints": [{"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1}],
+    "topologySpreadConstraints": [{"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1, "labelSelector": {"matchLabels": LABELS}}],
 }
 WORKLOAD_SPEC = {"replicas": 3, "selector": {"matchLabels": LABELS}, "template": {"metadata": {"labels": LABELS}, "spec": POD}}
 DEPLOYMENT = k8s("Deployment", "apps/v1", {**WORKLOAD_SPEC, "strategy": {"type": "RollingUpdate"}}, "search")
@@ -275,7 +275,7 @@ DNS = k8s(
     "dns",
 )
 QUOTA = k8s("ResourceQuota", "v1", {"hard": {"requests.cpu": "8"}}, "q")
-LIMITS = k8s("LimitRange", "v1", {"limits": []}, "l")
+LIMITS = k8s("LimitRange", "v1", {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}, "l")
 RABBIT = k8s(
     "RabbitmqCluster",
     "rabbitmq.com/v1beta1",
@@ -287,7 +287,17 @@ RABBIT = k8s(
         "override": {
             "statefulSet": {
                 "spec": {
-                    "template": {"spec": {"priorityClassName": "data-tier", "topologySpreadConstraints": POD["topologySpreadConstraints"]}}
+                    "template": {
+                        "spec": {
+                            "priorityClassName": "data-tier",
+                            "topologySpreadConstraints": [
+                                {
+                                    "topologyKey": "topology.kubernetes.io/zone",
+                                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "rmq"}},
+                                }
+                            ],
+                        }
+                    }
                 }
             }
         },
