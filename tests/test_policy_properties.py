@@ -8,7 +8,6 @@ independent statement of the intent.
 
 import copy
 import ipaddress
-import math
 import random
 from dataclasses import replace
 from typing import Any
@@ -27,16 +26,11 @@ from .test_policy_rules import (
     BUCKET,
     BUCKETS_OK,
     DEPLOYMENT,
-    DNS,
     DUMP_JOB,
     EKS,
     FIXTURES,
     KEY,
-    LABELS,
-    LIMITS,
     MONGO,
-    NAMESPACE,
-    QUOTA,
     RABBIT,
     RULE_BY_ID,
     SCRATCH_CLASS,
@@ -46,7 +40,6 @@ from .test_policy_rules import (
     STS,
     changed,
     ephemeral_volume,
-    k8s,
     res,
     with_pod_volumes,
 )
@@ -81,39 +74,7 @@ def test_every_rule_keeps_its_verdict_whatever_the_spelling_around_the_intent(ru
     assert evaluate(shuffle([with_noise(r, *noise) for r in bad], len(bad)), "prod", [rule])
 
 
-# -- k8s-pdb: a budget is judged by the disruptions the controller allows, however it is written.
-
-
-def reference_allowed(count: int, field: str, value: int | str) -> int:
-    """The disruption controller: percentages of the expected pods, rounded up, for both fields."""
-    scaled = math.ceil(int(value[:-1]) * count / 100) if isinstance(value, str) else value
-    return scaled if field == "maxUnavailable" else count - scaled
-
-
-BUDGETS = st.tuples(
-    st.integers(2, 30),
-    st.sampled_from(["minAvailable", "maxUnavailable"]),
-    st.one_of(st.integers(0, 40), st.integers(0, 100).map(lambda p: f"{p}%")),
-)
-
-
-@PROPERTY
-@given(budget=BUDGETS)
-def test_pdb_is_judged_by_the_disruptions_it_allows(budget: tuple[int, str, int | str]) -> None:
-    count, field, value = budget
-    workload = changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "replicas": count})
-    pdb = k8s("PodDisruptionBudget", "policy/v1", {field: value, "selector": {"matchLabels": LABELS}}, "search")
-    flagged = bool(evaluate([workload, pdb], "prod", [RULE_BY_ID["k8s-pdb"]]))
-    assert flagged == (reference_allowed(count, field, value) < 1)
-
-
-def test_pdb_99_percent_of_three_allows_nothing() -> None:
-    pdb = k8s("PodDisruptionBudget", "policy/v1", {"minAvailable": "99%", "selector": {"matchLabels": LABELS}}, "search")
-    workload = changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "replicas": 3})
-    assert evaluate([workload, pdb], "prod", [RULE_BY_ID["k8s-pdb"]])
-
-
-# -- k8s-default-deny: an allow-all ingress policy beside the default-deny undoes it.
+# -- the pieces of the world (the k8s-pdb and k8s-default-deny properties moved to tests/intents/kubernetes.py).
 
 
 def halves(prefix: int) -> list[str]:
@@ -122,32 +83,6 @@ def halves(prefix: int) -> list[str]:
 
 def halves_st(prefix: int) -> st.SearchStrategy[str]:
     return st.sampled_from(halves(prefix))
-
-
-ALLOW_ALL_INGRESS = st.one_of(
-    st.just([{}]),
-    st.just([{"from": []}]),
-    st.integers(0, 3).map(lambda p: [{"from": [{"ipBlock": {"cidr": c}} for c in halves(p)]}]),
-)
-
-
-@PROPERTY
-@given(ingress=ALLOW_ALL_INGRESS, selector=st.sampled_from([{}, {"matchLabels": LABELS}]))
-def test_an_allow_all_policy_beside_default_deny_is_flagged(ingress: list, selector: dict) -> None:
-    deny = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "deny")
-    allow = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}, "open")
-    assert evaluate([NAMESPACE, deny, DNS, QUOTA, LIMITS, allow], "prod", [RULE_BY_ID["k8s-default-deny"]])
-
-
-@PROPERTY
-@given(missing=st.integers(0, 3), port=st.integers(1, 65535))
-def test_narrow_ingress_beside_default_deny_passes(missing: int, port: int) -> None:
-    deny = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "deny")
-    blocks = halves(2)
-    del blocks[missing]  # three quarters of the internet is not all of it
-    spec_ports = {"podSelector": {}, "ingress": [{"ports": [{"port": port}]}, {"from": [{"ipBlock": {"cidr": c}} for c in blocks]}]}
-    allow = k8s("NetworkPolicy", "networking.k8s.io/v1", spec_ports, "narrow")
-    assert evaluate([NAMESPACE, deny, DNS, QUOTA, LIMITS, allow], "prod", [RULE_BY_ID["k8s-default-deny"]]) == []
 
 
 # -- data-rabbitmq-quorum: the setting rabbitmq.conf ends up with, not a text match.
