@@ -533,9 +533,10 @@ def lb_attributes(text: Any) -> dict[str, str]:
 
 
 def _tls_on(annotations: dict[str, Any], ports: list[dict[str, Any]]) -> bool:
-    """ssl-ports lists the ports that terminate TLS (by number or name); unset or "*": every port."""
-    listed = [p.strip() for p in str(annotations.get(LB_ANNOTATION + "ssl-ports", "*")).split(",")]
-    return "*" in listed or all(str(p.get("port")) in listed or p.get("name") in listed for p in ports)
+    """The controller terminates TLS on every port when ssl-ports is unset, else on the ports it lists by number or
+    name ("*" is no port)."""
+    listed = {p.strip() for p in str(annotations.get(LB_ANNOTATION + "ssl-ports", "")).split(",")} - {""}
+    return not listed or all(str(p.get("port")) in listed or p.get("name") in listed for p in ports)
 
 
 @rules.resource(

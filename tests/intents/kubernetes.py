@@ -832,10 +832,11 @@ def no_latest_cases() -> st.SearchStrategy[Case]:
 
 
 # -- lb-service: a LoadBalancer Service of the AWS Load Balancer Controller (no class, or its class) listens on 443
-# only, with TLS on it (a certificate; ssl-ports, unset or "*" meaning every port, must cover 443 by number or name),
-# cross-zone and access logs on, deletion protection in prod, and is internet-facing only in the apps namespace. The
-# controller reads the attributes annotation as comma-separated key=value pairs, the last of a repeated key winning.
-# Another class's load balancer is judged on its ports only.
+# only, with TLS on it (a certificate; ssl-ports unset means every port, else it lists 443 by number or name: "*" names
+# no port, leaving 443 plain TCP), cross-zone and access logs on, deletion protection in prod, and is internet-facing
+# only in the apps namespace. The controller reads the attributes annotation as comma-separated key=value pairs, the
+# last of a repeated key winning (aws-load-balancer-controller, pkg/annotations/parser.go and
+# pkg/service/model_build_listener.go). Another class's load balancer is judged on its ports only.
 
 ATTRIBUTE_KEYS = ["load_balancing.cross_zone.enabled", "access_logs.s3.enabled", "deletion_protection.enabled"]
 
@@ -859,7 +860,7 @@ def lb_services(draw: st.DrawFn) -> Case:
     certificate = draw(mostly([True], [False]))
     if certificate:
         annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = "arn:aws:acm:x"
-    ssl_ports = draw(mostly([None, "443", "*", "https", "443, 8443"], ["8443", "http"]))
+    ssl_ports = draw(mostly([None, "443", "https", " 443 "], ["8443", "http", "*"]))
     if ssl_ports is not None:
         annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = ssl_ports
     scheme = draw(st.sampled_from([None, "internal", "internet-facing"]))
@@ -877,7 +878,7 @@ def lb_services(draw: st.DrawFn) -> Case:
 
     wrong = ports != [443]
     if lb_class != "example.com/metallb":
-        tls_on_443 = ssl_ports in (None, "*", "443", "https", "443, 8443")
+        tls_on_443 = ssl_ports in (None, "443", "https", " 443 ")
         wanted = ATTRIBUTE_KEYS if tier == "prod" else ATTRIBUTE_KEYS[:2]
         wrong = wrong or not certificate or not tls_on_443 or any(attributes.get(k) != "true" for k in wanted)
         wrong = wrong or (scheme == "internet-facing" and namespace != "apps")
