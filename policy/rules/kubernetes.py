@@ -164,7 +164,8 @@ PERCENT = re.compile(r"[0-9]+%")
 
 def _scaled(value: Any, count: int) -> int | None:
     """An IntOrString as the apiserver admits it for a budget (an int >= 0 or "N%" up to 100%) and as the disruption
-    controller reads it: a percentage of `count`, rounded up for both fields. None: the apiserver refuses it."""
+    controller reads it: a percentage of `count`, rounded up for both fields. None: the apiserver refuses it.
+    (kubernetes pkg/apis/policy/validation ValidatePodDisruptionBudgetSpec; pkg/controller/disruption getExpectedPodCount)"""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 else None
     if isinstance(value, str) and PERCENT.fullmatch(value) and int(value[:-1]) <= 100:
@@ -202,7 +203,8 @@ def pdb(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
         if not mine:
             yield r, "no PodDisruptionBudget selects its pods"
         elif len(mine) > 1:
-            # The eviction API refuses to evict a pod that more than one budget selects: no drain gets past it.
+            # The eviction API refuses (500) a pod that more than one budget selects: no drain gets past it
+            # (kubernetes pkg/registry/core/pod/storage/eviction.go).
             yield r, f"{len(mine)} PodDisruptionBudgets select its pods ({', '.join(b.name for b in mine)}); eviction refuses such pods"
         for b in mine:
             allowed = disruptions_allowed(b.get("spec", default={}), count)
@@ -386,7 +388,8 @@ PSA_VERSION = re.compile(r"latest|v1\.(0|[1-9][0-9]*)")
 
 
 def _invalid_psa_labels(ns: Resource) -> list[str]:
-    """Pod Security admission refuses a namespace whose pod-security labels name an unknown level or version."""
+    """Pod Security admission refuses a namespace whose pod-security labels name an unknown level or version
+    (kubernetes staging/src/k8s.io/pod-security-admission: api/helpers.go PolicyToEvaluate, admission ValidateNamespace)."""
     labels = ns.get("metadata", "labels", default={})
     bad = []
     for mode in ("enforce", "audit", "warn"):
@@ -527,14 +530,14 @@ def no_latest(r: Resource) -> Iterator[str]:
 
 def lb_attributes(text: Any) -> dict[str, str]:
     """The attributes annotation as the AWS Load Balancer Controller reads it: comma-separated key=value pairs, the
-    last of a repeated key winning."""
+    last of a repeated key winning (aws-load-balancer-controller pkg/annotations/parser.go ParseStringMapAnnotation)."""
     pairs = (part.strip().split("=", 1) for part in str(text or "").split(","))
     return {kv[0].strip(): kv[1].strip() for kv in pairs if len(kv) == 2}
 
 
 def _tls_on(annotations: dict[str, Any], ports: list[dict[str, Any]]) -> bool:
     """The controller terminates TLS on every port when ssl-ports is unset, else on the ports it lists by number or
-    name ("*" is no port)."""
+    name ("*" is no port; aws-load-balancer-controller pkg/service/model_build_listener.go)."""
     listed = {p.strip() for p in str(annotations.get(LB_ANNOTATION + "ssl-ports", "")).split(",")} - {""}
     return not listed or all(str(p.get("port")) in listed or p.get("name") in listed for p in ports)
 
