@@ -275,6 +275,7 @@ DNS = k8s(
     "dns",
 )
 QUOTA = k8s("ResourceQuota", "v1", {"hard": {"requests.cpu": "8"}}, "q")
+DATA_TIER_CLASS = res("kubernetes:scheduling.k8s.io/v1:PriorityClass", {"metadata": {"name": "data-tier"}, "value": 1000000}, "data-tier")
 LIMITS = k8s("LimitRange", "v1", {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}, "l")
 RABBIT = k8s(
     "RabbitmqCluster",
@@ -516,7 +517,7 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [SERVICE, PDB, RABBIT],
     ),
     "k8s-rolling-update": ([DEPLOYMENT, STS], [changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "strategy": {"type": "Recreate"}})]),
-    "k8s-priority-class": ([STS, RABBIT, ES, MONGO], [changed(STS, spec=pod(priorityClassName=None))]),
+    "k8s-priority-class": ([DATA_TIER_CLASS, STS, RABBIT, ES, MONGO], [DATA_TIER_CLASS, changed(STS, spec=pod(priorityClassName=None))]),
     "k8s-stateful-reserved": (
         [STS, RABBIT, MONGO],
         [changed(STS, spec=pod(affinity=None, tolerations=[{"key": "insight.io/spot", "operator": "Exists"}]))],

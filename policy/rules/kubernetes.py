@@ -22,6 +22,8 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
+SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 REPLICATED = (DEPLOYMENT, STATEFUL_SET)
 WORKLOADS = (*REPLICATED, DAEMON_SET, JOB, CRON_JOB)
 QUORUM_SYSTEMS = (ELASTICSEARCH, RABBITMQ, MONGODB)
@@ -348,11 +350,20 @@ def rolling_update(r: Resource) -> Iterator[str]:
         yield f"rollingUpdate.maxUnavailable {dig(strategy, 'rollingUpdate', 'maxUnavailable')!r} replaces every pod at once"
 
 
-@rules.resource("k8s-priority-class", "The data tier has a PriorityClass, so it is evicted last.", DATA_TIER)
-def priority_class(r: Resource) -> Iterator[str]:
-    for where, pod in pod_specs(r):
-        if not pod.get("priorityClassName"):
-            yield f"{where}.priorityClassName is not set"
+@rules.stack("k8s-priority-class", "The data tier has a PriorityClass, so it is evicted last.")
+def priority_class(resources: Sequence[Resource]) -> Iterator[tuple[Resource, str]]:
+    # The Priority admission refuses a pod naming a class that does not exist (the system-* classes always do).
+    values = {c.get("metadata", "name"): c.get("value", default=0) for c in of_type(resources, PRIORITY_CLASS)}
+    highest = max(values.values(), default=0)
+    for r in of_type(resources, *DATA_TIER):
+        for where, pod in pod_specs(r):
+            name = pod.get("priorityClassName")
+            if not name:
+                yield r, f"{where}.priorityClassName is not set"
+            elif name not in values and name not in SYSTEM_PRIORITY_CLASSES:
+                yield r, f"{where}.priorityClassName {name!r} is no PriorityClass of the stack: its pods are refused"
+            elif values.get(name, highest) < highest:
+                yield r, f"PriorityClass {name!r} ranks below another class of the stack: its pods are not evicted last"
 
 
 def _requires_reserved(pod: dict[str, Any]) -> bool:

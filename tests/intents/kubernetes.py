@@ -517,24 +517,34 @@ def rolling_update_cases() -> st.SearchStrategy[Case]:
     )
 
 
-# -- k8s-priority-class: every pod template of the data tier names a PriorityClass ("" is none).
+# -- k8s-priority-class: every pod template of the data tier names a PriorityClass ("" is none) that exists (the
+# Priority admission refuses pods naming another; the system-* classes always exist and outrank every other) and that
+# ranks highest among the stack's classes, so its pods are evicted last.
 
-PRIORITY = st.sampled_from([("data-tier", True), ("", False), (None, False), ("absent", False)])
+STACK_CLASSES = st.lists(st.sampled_from([("data", 1000000), ("data", 1000), ("platform", 100000), ("apps", 0)]), unique_by=lambda c: c[0])
+CLASS_NAMES = st.sampled_from(["data", "data", "platform", "system-cluster-critical", "", None, "absent", "Data"])
 
 
 def priority_class_cases() -> st.SearchStrategy[Case]:
-    def case(kind: str, classes: list[tuple[Any, bool]]) -> Case:
-        pods = [{"containers": [CONTAINER]} | ({} if name == "absent" else {"priorityClassName": name}) for name, _ in classes]
+    def case(kind: str, classes: list[tuple[str, int]], names: list[str | None]) -> Case:
+        pods = [{"containers": [CONTAINER]} | ({} if name == "absent" else {"priorityClassName": name}) for name in names]
         r = workload(kind, pods[0])
         if kind == "Elasticsearch":  # every node set is a pod template of its own
             node_sets = [{"name": f"s{i}", "count": 1, "podTemplate": {"spec": pod}} for i, pod in enumerate(pods)]
             r = k8s(kind, OPERATED[kind][0], {"nodeSets": node_sets}, "db", "logging")
         else:
-            classes = classes[:1]
-        return Case([r], violates=not all(named for _, named in classes))
+            names = names[:1]
+        declared = dict(classes)
+        highest = max(declared.values(), default=0)
+
+        def ranks_highest(name: str | None) -> bool:
+            return name in ("system-cluster-critical", "system-node-critical") or (name in declared and declared[name] >= highest)
+
+        stack = [res("kubernetes:scheduling.k8s.io/v1:PriorityClass", {"metadata": {"name": n}, "value": v}, n) for n, v in classes]
+        return Case([*stack, r], violates=not all(ranks_highest(name) for name in names))
 
     kinds = st.sampled_from(["StatefulSet", "Elasticsearch", "RabbitmqCluster", "MongoDBCommunity"])
-    return st.builds(case, kinds, st.lists(PRIORITY, min_size=1, max_size=3))
+    return st.builds(case, kinds, STACK_CLASSES, st.lists(CLASS_NAMES, min_size=1, max_size=3))
 
 
 # -- k8s-stateful-reserved: data pods can land only on reserved nodes (a nodeSelector, or required node affinity
