@@ -86,11 +86,12 @@ def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
 
 def replicas(r: Resource, resources: Sequence[Resource] = ()) -> int:
     """The replicas that always run: an HPA targeting the workload owns the count (it scales down to its
-    minReplicas, default 1, whatever spec.replicas says); else spec.replicas, which defaults to 1."""
+    minReplicas, default 1, whatever spec.replicas says); else spec.replicas, which defaults to 1 (for a
+    RabbitmqCluster too: its CRD's default)."""
     if r.type == ELASTICSEARCH:
         return sum(int(dig(n, "count", default=0)) for n in as_list(r.get("spec", "nodeSets")))
-    if r.type == MONGODB:
-        return int(r.get("spec", "members", default=1))
+    if r.type == MONGODB:  # members has no default: unset is an int's zero
+        return int(r.get("spec", "members", default=0))
     hpas = [h for h in of_type(resources, HPA) if _targets(h, r)]
     if hpas:
         return min(int(h.get("spec", "minReplicas", default=1)) for h in hpas)

@@ -183,8 +183,9 @@ def quorum_cases() -> st.SearchStrategy[Case]:
 
     def counted(kind: str, count: int | None, tier: str) -> Case:
         field = "members" if kind == "MongoDBCommunity" else "replicas"
-        spec = {} if count is None else {field: count}  # RabbitmqCluster replicas default to 1
-        members = 1 if count is None else count
+        spec = {} if count is None else {field: count}
+        # Unset: a RabbitmqCluster's CRD defaults replicas to 1; MongoDBCommunity members has no default (an int's 0).
+        members = count if count is not None else 1 if kind == "RabbitmqCluster" else 0
         cluster = k8s(kind, OPERATED[kind][0], spec, "db", OPERATED[kind][1])
         return in_tier(Case([cluster], violates=tier == "prod" and (members < 3 or members % 2 == 0)), tier)
 
@@ -192,7 +193,7 @@ def quorum_cases() -> st.SearchStrategy[Case]:
     return st.one_of(
         st.builds(es, st.lists(st.tuples(st.integers(0, 4), ROLES), min_size=1, max_size=3), tiers),
         st.builds(counted, st.just("RabbitmqCluster"), st.none() | st.integers(1, 6), tiers),
-        st.builds(counted, st.just("MongoDBCommunity"), st.integers(1, 6), tiers),
+        st.builds(counted, st.just("MongoDBCommunity"), st.none() | st.integers(1, 6), tiers),
     )
 
 
