@@ -81,6 +81,7 @@ def pod_specs(r: Resource) -> list[tuple[str, dict[str, Any]]]:
 
 
 def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init and regular containers (the apiserver refuses ephemeral containers in a pod template)."""
     return [c for c in as_list(pod.get("initContainers")) + as_list(pod.get("containers")) if isinstance(c, dict)]
 
 
