@@ -1,14 +1,12 @@
-"""Property tests: the rules judge what a resource means, not how it is spelled.
+"""Properties every rule keeps, and the cross-checks beside the rules.
 
-Every rule: its passing fixture stays passing and its violating fixture stays flagged under changes that
-do not touch the intent (resource order, unrelated keys, other resources' tags). The rules that were
-passed by a differently spelled violation get generators of violating variants, judged against an
-independent statement of the intent.
+Every rule's passing fixture stays passing and its violating fixture stays flagged under changes that do not
+touch the intent (resource order, unrelated keys, any tags a user sets). Each rule's own generated cases, violating
+variants and passing ones judged by an independent oracle, are in tests/intents/ (run by test_policy_intents.py).
 """
 
 import copy
 import ipaddress
-import math
 import random
 from typing import Any
 
@@ -22,16 +20,8 @@ from policy.rules.base import covers_everything as pack_covers_everything
 from settings.base import covers_everything as settings_covers_everything
 
 from .test_policy_rules import (
-    DEPLOYMENT,
-    DNS,
     FIXTURES,
-    LABELS,
-    LIMITS,
-    NAMESPACE,
-    QUOTA,
     RULE_BY_ID,
-    changed,
-    k8s,
 )
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
@@ -64,75 +54,6 @@ def test_every_rule_keeps_its_verdict_whatever_the_spelling_around_the_intent(ru
     assert evaluate(shuffle([with_noise(r, *noise) for r in bad], len(bad)), "prod", [rule])
 
 
-# -- k8s-pdb: a budget is judged by the disruptions the controller allows, however it is written.
-
-
-def reference_allowed(count: int, field: str, value: int | str) -> int:
-    """The disruption controller: percentages of the expected pods, rounded up, for both fields."""
-    scaled = math.ceil(int(value[:-1]) * count / 100) if isinstance(value, str) else value
-    return scaled if field == "maxUnavailable" else count - scaled
-
-
-BUDGETS = st.tuples(
-    st.integers(2, 30),
-    st.sampled_from(["minAvailable", "maxUnavailable"]),
-    st.one_of(st.integers(0, 40), st.integers(0, 100).map(lambda p: f"{p}%")),
-)
-
-
-@PROPERTY
-@given(budget=BUDGETS)
-def test_pdb_is_judged_by_the_disruptions_it_allows(budget: tuple[int, str, int | str]) -> None:
-    count, field, value = budget
-    workload = changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "replicas": count})
-    pdb = k8s("PodDisruptionBudget", "policy/v1", {field: value, "selector": {"matchLabels": LABELS}}, "search")
-    flagged = bool(evaluate([workload, pdb], "prod", [RULE_BY_ID["k8s-pdb"]]))
-    assert flagged == (reference_allowed(count, field, value) < 1)
-
-
-def test_pdb_99_percent_of_three_allows_nothing() -> None:
-    pdb = k8s("PodDisruptionBudget", "policy/v1", {"minAvailable": "99%", "selector": {"matchLabels": LABELS}}, "search")
-    workload = changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "replicas": 3})
-    assert evaluate([workload, pdb], "prod", [RULE_BY_ID["k8s-pdb"]])
-
-
-# -- k8s-default-deny: an allow-all ingress policy beside the default-deny undoes it.
-
-
-def halves(prefix: int) -> list[str]:
-    return [str(n) for n in ipaddress.ip_network("0.0.0.0/0").subnets(new_prefix=prefix)]
-
-
-def halves_st(prefix: int) -> st.SearchStrategy[str]:
-    return st.sampled_from(halves(prefix))
-
-
-ALLOW_ALL_INGRESS = st.one_of(
-    st.just([{}]),
-    st.just([{"from": []}]),
-    st.integers(0, 3).map(lambda p: [{"from": [{"ipBlock": {"cidr": c}} for c in halves(p)]}]),
-)
-
-
-@PROPERTY
-@given(ingress=ALLOW_ALL_INGRESS, selector=st.sampled_from([{}, {"matchLabels": LABELS}]))
-def test_an_allow_all_policy_beside_default_deny_is_flagged(ingress: list, selector: dict) -> None:
-    deny = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "deny")
-    allow = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}, "open")
-    assert evaluate([NAMESPACE, deny, DNS, QUOTA, LIMITS, allow], "prod", [RULE_BY_ID["k8s-default-deny"]])
-
-
-@PROPERTY
-@given(missing=st.integers(0, 3), port=st.integers(1, 65535))
-def test_narrow_ingress_beside_default_deny_passes(missing: int, port: int) -> None:
-    deny = k8s("NetworkPolicy", "networking.k8s.io/v1", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "deny")
-    blocks = halves(2)
-    del blocks[missing]  # three quarters of the internet is not all of it
-    spec_ports = {"podSelector": {}, "ingress": [{"ports": [{"port": port}]}, {"from": [{"ipBlock": {"cidr": c}} for c in blocks]}]}
-    allow = k8s("NetworkPolicy", "networking.k8s.io/v1", spec_ports, "narrow")
-    assert evaluate([NAMESPACE, deny, DNS, QUOTA, LIMITS, allow], "prod", [RULE_BY_ID["k8s-default-deny"]]) == []
-
-
 # -- the catalog's IAM judge: a wildcard covering an escalating action is refused, in any case.
 
 
@@ -147,6 +68,11 @@ def test_every_wildcard_covering_an_escalating_action_is_caught(action: str, cut
 @pytest.mark.parametrize("action", ["s3:GetObject", "s3:Put*", "sqs:SendMessage", "iam:Get*", "iam:List*", "sts:GetCallerIdentity"])
 def test_ordinary_actions_are_not_escalation(action: str) -> None:
     assert escalations(action) == []
+
+
+def halves_st(prefix: int) -> st.SearchStrategy[str]:
+    """One of the 2**prefix equal pieces of all of IPv4."""
+    return st.sampled_from([str(n) for n in ipaddress.ip_network("0.0.0.0/0").subnets(new_prefix=prefix)])
 
 
 @PROPERTY

@@ -262,7 +262,7 @@ POD = {
     "containers": [CONTAINER],
     "priorityClassName": "data-tier",
     "affinity": RESERVED_ONLY,
-    "topologySpreadConstraints": [{"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1}],
+    "topologySpreadConstraints": [{"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1, "labelSelector": {"matchLabels": LABELS}}],
 }
 WORKLOAD_SPEC = {"replicas": 3, "selector": {"matchLabels": LABELS}, "template": {"metadata": {"labels": LABELS}, "spec": POD}}
 DEPLOYMENT = k8s("Deployment", "apps/v1", {**WORKLOAD_SPEC, "strategy": {"type": "RollingUpdate"}}, "search")
@@ -289,7 +289,8 @@ DNS = k8s(
     "dns",
 )
 QUOTA = k8s("ResourceQuota", "v1", {"hard": {"requests.cpu": "8"}}, "q")
-LIMITS = k8s("LimitRange", "v1", {"limits": []}, "l")
+DATA_TIER_CLASS = res("kubernetes:scheduling.k8s.io/v1:PriorityClass", {"metadata": {"name": "data-tier"}, "value": 1000000}, "data-tier")
+LIMITS = k8s("LimitRange", "v1", {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}, "l")
 RABBIT = k8s(
     "RabbitmqCluster",
     "rabbitmq.com/v1beta1",
@@ -301,7 +302,17 @@ RABBIT = k8s(
         "override": {
             "statefulSet": {
                 "spec": {
-                    "template": {"spec": {"priorityClassName": "data-tier", "topologySpreadConstraints": POD["topologySpreadConstraints"]}}
+                    "template": {
+                        "spec": {
+                            "priorityClassName": "data-tier",
+                            "topologySpreadConstraints": [
+                                {
+                                    "topologyKey": "topology.kubernetes.io/zone",
+                                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "rmq"}},
+                                }
+                            ],
+                        }
+                    }
                 }
             }
         },
@@ -523,7 +534,7 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [SERVICE, PDB, RABBIT],
     ),
     "k8s-rolling-update": ([DEPLOYMENT, STS], [changed(DEPLOYMENT, spec={**DEPLOYMENT.inputs["spec"], "strategy": {"type": "Recreate"}})]),
-    "k8s-priority-class": ([STS, RABBIT, ES, MONGO], [changed(STS, spec=pod(priorityClassName=None))]),
+    "k8s-priority-class": ([DATA_TIER_CLASS, STS, RABBIT, ES, MONGO], [DATA_TIER_CLASS, changed(STS, spec=pod(priorityClassName=None))]),
     "k8s-stateful-reserved": (
         [STS, RABBIT, MONGO],
         [changed(STS, spec=pod(affinity=None, tolerations=[{"key": "insight.io/spot", "operator": "Exists"}]))],
