@@ -97,12 +97,12 @@ def release_jobs(stack: CiStack) -> list[dict[str, Any]]:
 
 def bundle_jobs(stacks: Sequence[CiStack]) -> list[dict[str, Any]]:
     """The on-prem Compose bundle, attached to the release tags of the kinds the on-prem tiers run."""
-    kinds = sorted({s.tier.release_kind for s in stacks if not s.tier.aws})
-    if "snapshot" in kinds:
+    taken = {s.tier.release_kind for s in stacks if not s.tier.aws}
+    if "snapshot" in taken:
         raise CiConfigError("settings/tiers.py: an on-prem tier runs snapshots; the bundle is attached to a release tag: rc or final")
-    if not kinds:
+    tags = [filters["tags"]["only"] for kind, filters in KIND_FILTERS.items() if kind in taken]
+    if not tags:
         return []
-    tags = [KIND_FILTERS[kind]["tags"]["only"] for kind in kinds]
     filters = {"branches": {"ignore": "/.*/"}, "tags": {"only": tags[0] if len(tags) == 1 else tags}}
     return [_entry("onprem-bundle", context="insight-release", requires=GATES, filters=filters)]
 
@@ -134,7 +134,9 @@ def _chain_comment(stack: CiStack) -> str:
 
 def per_stack_jobs(stacks: Sequence[CiStack], indent: str) -> str:
     aws = [s for s in stacks if s.tier.aws]
-    text = _yaml([j for s in aws for j in pull_request_jobs(s)], "pull requests (every branch but master): one preview comment per stack", indent)
+    text = _yaml(
+        [j for s in aws for j in pull_request_jobs(s)], "pull requests (every branch but master): one preview comment per stack", indent
+    )
     text += "".join(_yaml(release_jobs(s), _chain_comment(s), indent) for s in aws)
     bundle = bundle_jobs(stacks)
     return text + (_yaml(bundle, "the on-prem Compose bundle of each release the on-prem tiers run", indent) if bundle else "")
@@ -160,7 +162,9 @@ def stale(root: Path = ROOT) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m delivery.ci_config", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m delivery.ci_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the committed config is stale, writing nothing")
     args = parser.parse_args(argv)
