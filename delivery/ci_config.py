@@ -1,7 +1,7 @@
 """The CircleCI config, rendered from its template, the stack files and the tier table: a new stack is no CI edit.
 
 `.circleci/template.yml` holds everything that is the same for every stack (commands, executors, job
-definitions, the check and test jobs); `render` writes into it the stack enums and, per AWS stack, the pull
+definitions, the check, test and offline-preview entries); `render` writes into it the stack enums and, per AWS stack, the pull
 request preview and the release chain its tier asks for: images -> preview -> (a person's approval, where the
 tier's `release_approval` says so) -> deploy, on the refs that make the tier's release kind. The on-prem tiers
 get the Compose bundle job on their release kind.
@@ -50,7 +50,7 @@ GATES = ["check", "test"]  # every release waits for the lint and the suite
 
 
 class CiConfigError(ValueError):
-    """A stack file CI cannot place; the message is one line naming file, key, value and the allowed values."""
+    """A stack file or template the config cannot be rendered from; the message is one line naming the file."""
 
 
 @dataclass(frozen=True)
