@@ -7,14 +7,15 @@ STACK ?= test
 STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 RELEASE ?=
 
-.PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose docs test check lint typecheck clean bench
+.PHONY: help install dev-install policy-pack scan-install scan preview preview-all compose docs ci-config test check lint typecheck clean bench
 
 help:
-	@echo "make preview [STACK=test|staging|prod|onprem]  offline preview into build/<stack>/"
+	@echo "make preview [STACK=<stack>]            offline preview into build/<stack>/ (stacks: $(STACKS))"
 	@echo "make preview-all                        every stack (one Pulumi.<stack>.yaml each)"
 	@echo "make compose [RELEASE=x.y.z]            the one-host Compose bundle into build/compose/ (default: onprem's release)"
 	@echo "make preview[-all] BASE=<git ref>       also build/<stack>/diff.md: the change against that revision"
-	@echo "make docs                               the README's configuration table, from the settings models"
+	@echo "make docs                               the README's configuration table, from the settings models; and make ci-config"
+	@echo "make ci-config                          .circleci/config.yml, from .circleci/template.yml, the stack files and the tiers"
 	@echo "make test                               the whole test suite"
 	@echo "make check                              ruff and pyright"
 	@echo "make policy-pack                        policy/.venv, for pulumi preview|up --policy-pack policy"
@@ -73,8 +74,12 @@ preview-all: install
 compose: install
 	@$(BIN)/python -m onprem.bundle $(if $(RELEASE),--release $(RELEASE))
 
-docs: install
+# The generated files: the README's configuration table and the CircleCI config (one job chain per stack file).
+docs: install ci-config
 	@$(BIN)/python -m settings.doc
+
+ci-config: install
+	@$(BIN)/python -m delivery.ci_config
 
 test: dev-install scan-install
 	$(BIN)/python -m pytest -q -n 2

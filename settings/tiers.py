@@ -40,6 +40,7 @@ class TierPolicy:
     open_api_endpoint: bool  # the Kubernetes API endpoint may be open to 0.0.0.0/0
     release_kind: ReleaseKind  # the only kind of release version this tier runs
     release_form: str  # that kind, as people write it
+    release_approval: bool  # CI holds each release for a person's approval of its previewed plan before applying it
     required_drills: tuple[str, ...]  # failure drills (drills/) it must survive: a failure fails the preview
     severity: Mapping[RuleClass, Severity]  # the policy severity column
     # Cost targets (`make bench`): node (EC2) cost and whole-stack cost at least this far below all on-demand.
@@ -63,14 +64,14 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
         # The throwaway cluster every master commit lands on: cheapest shape, nothing protected.
         "test": TierPolicy(
             name="test", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=30, protected=False, locked_backups=False, lb_deletion_protection=False,
-            open_api_endpoint=True, release_kind="snapshot", release_form="x.y.z-SNAPSHOT[.B]", required_drills=(),
+            open_api_endpoint=True, release_kind="snapshot", release_form="x.y.z-SNAPSHOT[.B]", release_approval=False, required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="disabled", retention="disabled"),
             node_saving_target=0.65,
         ),
         # Release candidates: protected like prod, sized like test.
         "staging": TierPolicy(
             name="staging", aws=True, min_azs=2, quorum_replicas=1, min_log_retention_days=90, protected=True, locked_backups=False, lb_deletion_protection=False,
-            open_api_endpoint=True, release_kind="rc", release_form="x.y.z-rc.N",
+            open_api_endpoint=True, release_kind="rc", release_form="x.y.z-rc.N", release_approval=False,
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot"),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="advisory"),
             node_saving_target=0.65,
@@ -78,7 +79,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
         # Final releases serving customers: survives a zone, every guardrail binds.
         "prod": TierPolicy(
             name="prod", aws=True, min_azs=3, quorum_replicas=3, min_log_retention_days=365, protected=True, locked_backups=True, lb_deletion_protection=True,
-            open_api_endpoint=False, release_kind="final", release_form="x.y.z",
+            open_api_endpoint=False, release_kind="final", release_form="x.y.z", release_approval=True,
             required_drills=("baseline", "node-lost:reserved", "node-lost:spot", "zone-lost", "spot-wave"),
             severity=_column(everywhere="mandatory", review="advisory", production="mandatory", protection="mandatory", retention="mandatory"),
             node_saving_target=0.60, stack_saving_target=0.40,
@@ -87,7 +88,7 @@ TIERS: Mapping[str, TierPolicy] = MappingProxyType(
         # zones are the customer's, so HA minimums only advise. No AWS node pools, so no drills.
         "onprem": TierPolicy(
             name="onprem", aws=False, min_azs=1, quorum_replicas=1, min_log_retention_days=30, protected=True, locked_backups=False, lb_deletion_protection=False,
-            open_api_endpoint=True, release_kind="final", release_form="x.y.z", required_drills=(),
+            open_api_endpoint=True, release_kind="final", release_form="x.y.z", release_approval=False, required_drills=(),
             severity=_column(everywhere="mandatory", review="advisory", production="advisory", protection="mandatory", retention="mandatory"),
         ),
     }

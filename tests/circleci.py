@@ -6,6 +6,8 @@ from functools import cache
 from typing import Any
 
 import yaml
+from check_jsonschema.builtin_schemas import get_builtin_schema
+from jsonschema import Draft7Validator
 
 from offline.stackfile import ROOT
 from settings import AWS_STACKS as PROJECT_STACKS
@@ -27,6 +29,12 @@ def _loaded() -> Config:
 
 def config() -> Config:
     return _loaded()
+
+
+def schema_errors(cfg: Config) -> list[str]:
+    """CircleCI's published config schema, as check-jsonschema vendors it (no network)."""
+    validator = Draft7Validator(get_builtin_schema("vendor.circle-ci"))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(cfg)]
 
 
 def workflow_jobs(cfg: Config) -> dict[str, dict[str, Any]]:

@@ -1,16 +1,20 @@
 """Tiers apart from stacks: every tier decision reads settings/tiers.py, and a new region of a tier is two files."""
 
 import ast
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from delivery.ci_config import KIND_FILTERS, TEMPLATE, ci_stacks, render
 from offline.preview import main as preview_main
-from settings import STACKS, ConfigError, parse_stack_config
+from settings import AWS_STACKS, STACKS, ConfigError, parse_stack_config
 from settings.tiers import TIER_NAMES, TIERS, stack_names, stack_tier, tier_policy
 
+from .circleci import missing, schema_errors, workflow_jobs
 from .conftest import raw_sections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +65,55 @@ def test_no_tier_decision_outside_the_tier_table():
 def test_the_tier_grep_catches_a_planted_decision(planted):
     assert tier_decisions(f"x = 1\n{planted}\n")
     assert tier_decisions('parser.add_argument("stacks", default=["test"])\nif ref == "master": pass\n') == []
+
+
+def ci_template_decisions(text: str) -> list[str]:
+    """Stack or tier names the CI template writes itself: a value that is one, a list naming two or more (the job
+    `test` is the suite), or a hyphenated word holding a stack or tier CI deploys (`insight-prod`, `hold-prod`), in a
+    value or a key (the on-prem bundle's job and file are the product's, `onprem-bundle`, `insight-onprem-*.tar.gz`)."""
+    found: list[str] = []
+    deployed = {*AWS_STACKS, *(t.name for t in TIERS.values() if t.aws)}
+
+    def hyphenated(text: str) -> list[str]:
+        return [w for w in re.findall(r"\w+(?:-\w+)+", text) if deployed & set(w.split("-"))]
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                found.extend(f"{path}/{key}: names a stack: {word}" for word in hyphenated(str(key)))
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            if len(NAMES & {i for i in node if isinstance(i, str)}) >= 2:
+                found.append(f"{path}: lists stack names: {node}")
+            for index, item in enumerate(node):
+                walk(item, f"{path}/{index}")
+        elif isinstance(node, str):
+            found.extend([f"{path}: is a stack name: {node}"] if node in NAMES else [])
+            found.extend(f"{path}: names a stack: {word}" for word in hyphenated(node))
+
+    walk(yaml.safe_load(text), "")
+    return found
+
+
+def test_the_ci_template_names_no_stack():
+    assert ci_template_decisions((ROOT / TEMPLATE).read_text()) == []
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        ("enum: __aws_stacks__", "enum: [test, staging, prod]"),
+        ("- __per_stack_jobs__", "- deploy:\n          name: deploy-prod\n          stack: prod"),
+        ("- __per_stack_jobs__", "- hold-prod:\n          type: approval"),
+        ("only: master", "only: master\n              ignore: [staging, prod]"),
+    ],
+    ids=["enum", "deploy-job", "approval-key", "branch-list"],
+)
+def test_the_ci_template_check_catches_a_planted_stack_name(planted):
+    template = (ROOT / TEMPLATE).read_text()
+    old, new = planted
+    assert old in template
+    assert ci_template_decisions(template.replace(old, new, 1))
 
 
 def test_every_tier_has_a_policy_and_the_stack_files_name_known_tiers():
@@ -118,3 +171,23 @@ def test_a_fourth_stack_of_tier_prod_in_another_region_previews(fourth_stack_roo
     assert eks["name"] == "cluster" and eks["inputs"]["name"] == f"insight-{FOURTH}"  # the name stays the stack's
     summary = (tmp_path / "build" / FOURTH / "summary.md").read_text()
     assert "`data-protected` | mandatory" in summary  # prod's severity column, not a default
+
+
+def test_a_fourth_stack_gets_its_ci_jobs_without_a_hand_edit(fourth_stack_root: Path):
+    # Beside the repository's stacks: two prod-tier stacks, each with its own chain, contexts and approval.
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy(path, fourth_stack_root)
+    cfg = yaml.safe_load(render((ROOT / TEMPLATE).read_text(), ci_stacks(fourth_stack_root)))
+    assert schema_errors(cfg) == []
+    jobs = workflow_jobs(cfg)
+    for stack in (FOURTH, "prod"):
+        chain = {f"pr-preview-{stack}": [], f"images-{stack}": ["check", "test"], f"preview-{stack}": [f"images-{stack}"]}
+        chain |= {f"hold-{stack}": [f"preview-{stack}"], f"deploy-{stack}": [f"hold-{stack}"]}
+        assert {name: jobs[name].get("requires", []) for name in chain} == chain, stack
+        assert jobs[f"hold-{stack}"]["type"] == "approval"
+        assert jobs[f"pr-preview-{stack}"]["context"] == f"insight-preview-{stack}"
+        for name in (f"images-{stack}", f"preview-{stack}", f"hold-{stack}", f"deploy-{stack}"):
+            assert jobs[name]["filters"] == KIND_FILTERS["final"], name  # tests/test_pipeline.py: v-tags only
+        for name in (f"pr-preview-{stack}", f"preview-{stack}", f"deploy-{stack}"):
+            assert missing(cfg, name) == [], name  # its own role, context, backend settings, CLI and policy pack
+    assert all(FOURTH in spec["parameters"]["stack"]["enum"] for spec in cfg["jobs"].values() if "parameters" in spec)
