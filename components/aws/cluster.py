@@ -378,9 +378,10 @@ class Cluster(pulumi.ComponentResource):
         """The customer key of the data and scratch volumes (not the node-disk key: those disks are disposable and
         Auto Scaling's, these hold customer data, are retained beyond their claims, and only the driver uses the key).
 
-        The key policy names the driver's role, so KMS admits it as soon as the key exists (the role comes first:
-        KMS refuses a policy naming a principal that does not exist); the role's IAM policy grants the same, on
-        this key only."""
+        The key policy names the driver's role, so KMS admits it as soon as the key exists. The role comes first:
+        KMS refuses a policy naming a principal it does not know yet, and the provider retries CreateKey while IAM
+        propagates (terraform-provider-aws internal/service/kms/key.go, waitIAMPropagation). The role's IAM policy
+        grants the same, on this key only."""
         key = aws.kms.Key(
             f"{name}-data-volumes",
             description=f"Data and scratch volumes of the {args.name} cluster (EBS CSI driver)",
