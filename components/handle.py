@@ -96,7 +96,7 @@ class VolumeProvisioner:
     """A CSI driver and its parameters: the platform declares its own data and scratch classes with it."""
 
     driver: str
-    parameters: Mapping[str, str]
+    parameters: Mapping[str, pulumi.Input[str]]  # outputs too: a key the producer declares (the EBS driver's kmsKeyId)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from catalog import Catalog, load_catalog
-from components.aws.handle import EBS_STORAGE, IrsaIdentity, NlbEdge
+from components.aws.handle import IrsaIdentity, NlbEdge, ebs_storage
 from components.k8s.apps import Apps, AppsArgs, load_service_catalog
 from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
@@ -42,7 +42,7 @@ def _program() -> None:
             repository_urls={s.name: repository(cfg.environment, s.name) for s in catalog.services},
             metrics_backend="prometheus",
             identity=IrsaIdentity(f"arn:aws:iam::111111111111:oidc-provider/{OIDC_URL}", OIDC_URL),
-            storage=EBS_STORAGE,
+            storage=ebs_storage("arn:aws:kms:us-west-2:111111111111:key/example"),
             edge=NlbEdge(
                 zone_id="Z0EXAMPLE",
                 domain=DOMAIN[cfg.environment],

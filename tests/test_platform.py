@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.aws.handle import EBS_STORAGE
+from components.aws.handle import DATA_CLASS
 from components.k8s.platform.foundations import PSA_LEVELS
 from judges.pod_security import violations
 from judges.stack import stack_pods
@@ -155,7 +155,7 @@ def test_stateless_platform_pods_tolerate_and_prefer_spot(run: Run) -> None:
 
 
 def test_data_storage_class_is_encrypted_gp3_retained_expandable_and_late_bound(run: Run) -> None:
-    sc = one(run, "StorageClass", EBS_STORAGE.data)
+    sc = one(run, "StorageClass", DATA_CLASS)
     assert sc["provisioner"] == "ebs.csi.aws.com"
     assert sc["parameters"]["type"] == "gp3" and sc["parameters"]["encrypted"] == "true"
     assert (sc["reclaimPolicy"], sc["allowVolumeExpansion"], sc["volumeBindingMode"]) == ("Retain", True, "WaitForFirstConsumer")
@@ -173,7 +173,7 @@ def test_every_persistent_volume_uses_the_data_class_with_the_configured_size(ru
         mongo["resources"]["requests"]["storage"],
         redis["resources"]["requests"]["storage"],
     ] == [f"{s}Gi" for s in sizes]
-    assert {es["storageClassName"], rabbit["storageClassName"], mongo["storageClassName"], redis["storageClassName"]} == {EBS_STORAGE.data}
+    assert {es["storageClassName"], rabbit["storageClassName"], mongo["storageClassName"], redis["storageClassName"]} == {DATA_CLASS}
 
 
 def test_redis_persists_with_aof_unless_cache_only(run: Run) -> None:

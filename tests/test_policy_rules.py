@@ -223,12 +223,14 @@ LB = res(
     "lb",
 )
 KEY = res("aws:kms/key:Key", {"enableKeyRotation": True, "deletionWindowInDays": 30}, "key", protect=True, retain_on_delete=True)
+VOLUME_KEY_ARN = "arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 STORAGE_CLASS = res(
     "kubernetes:storage.k8s.io/v1:StorageClass",
     {
+        "provisioner": "ebs.csi.aws.com",
         "reclaimPolicy": "Retain",
         "allowVolumeExpansion": True,
-        "parameters": {"encrypted": "true"},
+        "parameters": {"encrypted": "true", "kmsKeyId": VOLUME_KEY_ARN},
         "volumeBindingMode": "WaitForFirstConsumer",
         "metadata": {"name": "data"},
     },
@@ -496,6 +498,13 @@ FIXTURES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "data-storage-class": (
         [STORAGE_CLASS, SCRATCH_CLASS, SCRATCH_DUMP],
         [changed(STORAGE_CLASS, reclaimPolicy="Delete", allowVolumeExpansion=False), changed(SCRATCH_CLASS, parameters={}), SCRATCH_DUMP],
+    ),
+    "data-volume-key": (
+        [STORAGE_CLASS, SCRATCH_CLASS],
+        [
+            changed(STORAGE_CLASS, parameters={"encrypted": "true", "kmsKeyId": ""}),
+            changed(SCRATCH_CLASS, parameters={"encrypted": "true", "kmsKeyId": "arn:aws:kms:us-west-2:111111111111:alias/aws/ebs"}),
+        ],
     ),
     "data-claims-retained": (
         [STORAGE_CLASS, STS, SCRATCH_CLASS, SCRATCH_DUMP],

@@ -13,7 +13,7 @@ from settings import StackConfig
 from .cdn import Cdn, CdnArgs
 from .cluster import Cluster, ClusterArgs
 from .dns import Dns, DnsArgs
-from .handle import EBS_STORAGE, IrsaIdentity, NlbEdge, S3BackupStore
+from .handle import IrsaIdentity, NlbEdge, S3BackupStore, ebs_storage
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 from .storage import Storage, StorageArgs
@@ -127,7 +127,7 @@ class AwsLayer:
             providers=[aws_provider, cluster.k8s_provider],
             identity=IrsaIdentity(cluster.oidc_provider_arn, cluster.oidc_provider_url),
             backups=S3BackupStore(storage.backups_bucket_name, storage.backups_bucket_arn, storage.kms_key_arn),
-            storage=EBS_STORAGE,
+            storage=ebs_storage(cluster.volume_key_arn),
             images=registry.repository_urls,
             edge=NlbEdge(
                 zone_id=dns.zone_id,

@@ -138,12 +138,44 @@ def node_disk_key_policy(account_id: str) -> str:
     )
 
 
+# What the EBS CSI driver's role needs on a customer key to create, attach and delete volumes encrypted with it: EC2
+# makes the grants (CreateGrant with kms:GrantIsForAWSResource true), the driver only uses the key through EC2.
+# kubernetes-sigs/aws-ebs-csi-driver v1.64.0 (6689789f) docs/install.md (blob 35bf5f6d) "Encrypted EBS Volumes via
+# KMS" lists Decrypt, GenerateDataKeyWithoutPlaintext and CreateGrant; the EKS user guide's csi-iam-role page states
+# the full set below, grants limited to AWS resources. The add-on's version is not pinned (README Known limits).
+VOLUME_KEY_GRANTS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+VOLUME_KEY_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+GRANT_FOR_AWS_RESOURCE = {"Bool": {"kms:GrantIsForAWSResource": True}}
+
+
+def volume_key_statements(key: str) -> list[dict[str, Any]]:
+    """The EBS CSI driver's use of the data-volume key (`key`: its ARN in an IAM policy, "*" in the key's own)."""
+    return [
+        {"Sid": "EbsCsiLetsEc2GrantTheKey", "Effect": "Allow", "Action": VOLUME_KEY_GRANTS, "Resource": key,
+         "Condition": GRANT_FOR_AWS_RESOURCE},
+        {"Sid": "EbsCsiUsesTheKey", "Effect": "Allow", "Action": VOLUME_KEY_USE, "Resource": key},
+    ]  # fmt: skip
+
+
+def volume_key_policy(account_id: str, driver_role_arn: str) -> str:
+    """The account administers the key; the EBS CSI driver's role, named, may use it (and needs no IAM policy for it)."""
+    driver = {"AWS": driver_role_arn}
+    statements = [{**s, "Principal": driver} for s in volume_key_statements("*")]
+    return json.dumps({"Version": "2012-10-17", "Statement": [account_administers_key(account_id), *statements]})
+
+
+def volume_key_access(key_arn: str) -> str:
+    """The driver role's IAM policy: that one key, nothing else."""
+    return json.dumps({"Version": "2012-10-17", "Statement": volume_key_statements(key_arn)})
+
+
 class Cluster(pulumi.ComponentResource):
     name: str
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     node_role_name: pulumi.Output[str]
+    volume_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("insight:cluster:Cluster", name, None, opts)
@@ -305,6 +337,7 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
+        self.volume_key_arn = self._volume_key(name, args, ebs_csi_role, tags)
         # Neither add-on tolerates the spot taint: they wait for the reserved pool only.
         addon_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, self.reserved])
         aws.eks.Addon(
@@ -340,6 +373,41 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
         register_declared(self)
+
+    def _volume_key(self, name: str, args: ClusterArgs, driver_role: aws.iam.Role, tags: dict[str, str]) -> pulumi.Output[str]:
+        """The customer key of the data and scratch volumes (not the node-disk key: those disks are disposable and
+        Auto Scaling's, these hold customer data, are retained beyond their claims, and only the driver uses the key).
+
+        The key policy names the driver's role, so KMS admits it as soon as the key exists. The role comes first:
+        KMS refuses a policy naming a principal it does not know yet, and the provider retries CreateKey while IAM
+        propagates (terraform-provider-aws internal/service/kms/key.go, waitIAMPropagation). The role's IAM policy
+        grants the same, on this key only."""
+        key = aws.kms.Key(
+            f"{name}-data-volumes",
+            description=f"Data and scratch volumes of the {args.name} cluster (EBS CSI driver)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=driver_role.arn.apply(lambda role: volume_key_policy(args.account_id, role)),
+            tags=tags,
+            # Retained volumes outlive the stack: their key must too.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        aws.kms.Alias(
+            f"{name}-data-volumes",
+            name=f"alias/{args.name}-data-volumes",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        access = aws.iam.Policy(
+            f"{name}-ebs-csi-volume-key",
+            policy=key.arn.apply(volume_key_access),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=driver_role),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi-volume-key", role=driver_role.name, policy_arn=access.arn, opts=pulumi.ResourceOptions(parent=driver_role)
+        )
+        return key.arn
 
     def _ami_release(self, kubernetes_version: str, instance_type: str) -> pulumi.Output[str]:
         """A custom launch template pins nothing: without a version and release a group stays on its first ones.

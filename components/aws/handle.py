@@ -14,12 +14,15 @@ from .iam import irsa_role
 NLB_CLASS = "service.k8s.aws/nlb"  # the AWS Load Balancer Controller, not the in-tree controller
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-# Encrypted gp3 volumes through the EBS CSI driver, each made in the zone its pod was scheduled to.
-EBS_STORAGE = StorageClasses(
-    data="insight-data",
-    scratch="insight-scratch",
-    provisioner=VolumeProvisioner("ebs.csi.aws.com", {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}),
-)
+DATA_CLASS, SCRATCH_CLASS = "insight-data", "insight-scratch"
+EBS_CSI_DRIVER = "ebs.csi.aws.com"
+
+
+def ebs_storage(volume_key_arn: pulumi.Input[str]) -> StorageClasses:
+    """gp3 volumes through the EBS CSI driver, each made in the zone its pod was scheduled to, encrypted with the
+    cluster's data-volume key (the driver takes the key's full ARN; without one EC2 uses the AWS-managed aws/ebs)."""
+    parameters = {"type": "gp3", "encrypted": "true", "kmsKeyId": volume_key_arn, "csi.storage.k8s.io/fstype": "ext4"}
+    return StorageClasses(data=DATA_CLASS, scratch=SCRATCH_CLASS, provisioner=VolumeProvisioner(EBS_CSI_DRIVER, parameters))
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,36 @@ def storage_classes(resources: Sequence[Resource]) -> Iterator[tuple[Resource, s
             yield sc, "volumeBindingMode must be WaitForFirstConsumer (volumes in the pod's zone)"
 
 
+# Provisioners whose classes make EBS volumes on EKS: the EBS CSI driver, the in-tree name it serves through CSI
+# migration (EKS's own gp2 class), and EKS Auto Mode's driver. All take `kmsKeyId`.
+EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs", "ebs.csi.eks.amazonaws.com")
+# The driver takes the key's full ARN (aws-ebs-csi-driver docs/parameters.md "kmsKeyId"); an alias, even an alias ARN,
+# may name the AWS-managed aws/ebs key, so only a key ARN says which key encrypts.
+KMS_KEY_ARN = re.compile(r"arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/[A-Za-z0-9-]+")
+# An output not known yet, as offline records show it; the real pack never sees one (the policy SDK skips a rule
+# that reads an unknown during preview, and runs it at `up` with the key's ARN).
+UNKNOWN_OUTPUT = "[unknown]"
+
+
+@rules.resource(
+    "data-volume-key",
+    "EBS volumes are encrypted with the stack's own KMS key, whose policy says who may use it, not the AWS-managed aws/ebs key.",
+    [STORAGE_CLASS],
+)
+def volume_key(sc: Resource) -> Iterator[str]:
+    if not sc.policy.aws or sc.get("provisioner") not in EBS_PROVISIONERS:
+        return  # a customer's cluster brings its own classes; other drivers make no EBS volumes
+    # The driver lower-cases parameter names: spellings that disagree leave the key to map order.
+    parameters = sc.get("parameters", default={})
+    keys = [v for k, v in parameters.items() if k.lower() == "kmskeyid"] if isinstance(parameters, Mapping) else []
+    if not keys or any(v != keys[0] for v in keys) or not _names_a_key(keys[0]):
+        yield f"parameters.kmsKeyId must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>), is {keys or None!r}"
+
+
+def _names_a_key(value: Any) -> bool:
+    return value == UNKNOWN_OUTPUT or (isinstance(value, str) and KMS_KEY_ARN.fullmatch(value) is not None)
+
+
 def _scratch_classes(resources: Sequence[Resource]) -> set[str]:
     """Classes that hold scratch space only, judged by what claims them, never by a label anyone can set: named by
     a generic ephemeral volume (made for its pod, deleted with it whatever the class says), by no persistent

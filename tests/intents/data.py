@@ -227,6 +227,46 @@ def storage_classes() -> st.SearchStrategy[Case]:
     )
 
 
+# -- data-volume-key: EC2 encrypts an EBS volume with the key the class names by its full ARN (the driver's
+# documented form) or, named by none, with the AWS-managed aws/ebs key. Each value is drawn with that verdict.
+KEY_VALUES = favour(
+    [
+        ("arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", True),
+        ("arn:aws:kms:eu-central-1:222222222222:key/mrk-1234abcd12ab34cd56ef1234567890ab", True),
+        ("arn:aws-us-gov:kms:us-gov-west-1:333333333333:key/0b2c4d6e-1111-2222-3333-444455556666", True),
+        ("[unknown]", True),  # the key's ARN before it exists, as offline records show an output
+    ],
+    [
+        ("", False),
+        ("alias/aws/ebs", False),
+        ("arn:aws:kms:us-west-2:111111111111:alias/aws/ebs", False),  # an alias: which key it names can change
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", False),  # a key id, not the ARN the driver documents
+        ("arn:aws:kms:us-west-2:111111111111:key/", False),
+        (" arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", False),
+        ("arn:aws:s3:::insight-backups", False),
+        (True, False),
+    ],
+)
+KEY_NAMES = st.sampled_from(["kmsKeyId", "kmskeyid", "KMSKEYID"])
+EBS_MAKERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs", "ebs.csi.eks.amazonaws.com")
+PROVISIONERS = favour(list(EBS_MAKERS), ["efs.csi.aws.com", "rancher.io/local-path", "EBS.CSI.AWS.COM"])
+
+
+def volume_keys() -> st.SearchStrategy[Case]:
+    """On a tier that declares its classes (AWS), a class making EBS volumes names one key by ARN; spellings of the
+    parameter that disagree leave the key to the driver's map order. Other drivers and a customer's tier: no judgement."""
+
+    def case(tier: str, provisioner: str, named: list[tuple[str, tuple[Any, bool]]]) -> Case:
+        parameters = {"type": "gp3", "encrypted": "true", **{name: value for name, (value, _) in named}}
+        sc = storage_class("data", "Retain", {}, provisioner=provisioner, parameters=parameters, volumeBindingMode="WaitForFirstConsumer")
+        values = list(dict(named).values())  # a later value of the same spelling replaces the earlier
+        makes_ebs = TIERS[tier].aws and provisioner in EBS_MAKERS
+        one_key = bool(values) and all(v == values[0] for v in values) and values[0][1]
+        return Case(on_tier(tier, [sc]), violates=makes_ebs and not one_key, tier=tier)
+
+    return st.builds(case, st.sampled_from(sorted(TIERS)), PROVISIONERS, st.lists(st.tuples(KEY_NAMES, KEY_VALUES), max_size=2))
+
+
 def claims_retained() -> st.SearchStrategy[Case]:
     """Each persistent claim lands on the class it names (or the default class when it names none, or no class at all
     for ""): that class must be declared and Retain. On a customer's cluster the class the stack names but cannot
@@ -523,6 +563,7 @@ INTENTS: Intents = {
     "data-retained": kept_resources("retain"),
     "kms-key-hygiene": key_hygiene(),
     "data-storage-class": storage_classes(),
+    "data-volume-key": volume_keys(),
     "data-claims-retained": claims_retained(),
     "data-pvc-retention": pvc_retention(),
     "data-es-snapshots": es_snapshots(),

@@ -160,6 +160,9 @@ class Foundations(pulumi.ComponentResource):
         register_declared(self)
 
     def _storage_classes(self, storage: StorageClasses, provisioner: VolumeProvisioner, child: pulumi.ResourceOptions) -> None:
+        # A class's parameters cannot change: a new one (a key, say) replaces the class, and its fixed name means the
+        # old one goes first. Bound volumes keep theirs (a PV names its class only by name); claims made meanwhile wait.
+        child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
         k8s.storage.v1.StorageClass(
             storage.data,
             metadata={"name": storage.data},
