@@ -4,6 +4,7 @@ per object over every place its pods' constraints are written (pod templates, op
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,3 +181,13 @@ def test_the_onprem_producer_tolerates_no_taint_it_was_not_told_of() -> None:
     run = declared("onprem")
     assert node_placement(run.settings.onprem).interruptible_taint is None  # type: ignore[union-attr]
     assert all(not c.tolerations or c.tolerations == [{"operator": "Exists"}] for _, _, c in pod_objects(run))
+
+
+def test_the_kubernetes_layer_places_by_the_handle_never_by_the_eks_pools_names() -> None:
+    found = [
+        f"{path}: {name}"
+        for path in sorted((Path(__file__).resolve().parent.parent / "components/k8s").rglob("*.py"))
+        for name in ("POOL_LABEL", "SPOT_TAINT_KEY", "insight.io/pool", "insight.io/spot")
+        if name in path.read_text()
+    ]
+    assert found == []
