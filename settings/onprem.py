@@ -2,7 +2,8 @@
 
 The onprem tier has no AWS estate: no network, cluster, node pools, edge or cost sections. It names what the
 customer's cluster provides instead: its kubeconfig (a secret config value), a storage class, the LoadBalancer
-class public services are reached through, and an S3-compatible backup store.
+class public services are reached through, an S3-compatible backup store, and the nodes set apart for data or for
+interruption-tolerant pods, if any.
 """
 
 import re
