@@ -5,7 +5,7 @@ The Kubernetes layer reads only the types below, never a module of the AWS layer
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pulumi
@@ -84,6 +84,27 @@ class PublicEdge(Protocol):
 
 
 @dataclass(frozen=True)
+class NodeTaint:
+    """A NoSchedule taint on nodes: only pods tolerating it land there."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class NodePlacement:
+    """Which nodes pods go to: stable capacity for what must not be interrupted, interruptible capacity for the rest.
+
+    `stable` holds the node labels the data tier and every pod that does not tolerate interruption require
+    (empty: any node). Pods that tolerate interruption prefer nodes with the `interruptible` labels (empty: no
+    preference) and tolerate `interruptible_taint`, the taint keeping every other pod off them (None: no such nodes)."""
+
+    stable: Mapping[str, str] = field(default_factory=dict)
+    interruptible: Mapping[str, str] = field(default_factory=dict)
+    interruptible_taint: NodeTaint | None = None
+
+
+@dataclass(frozen=True)
 class CloudControllers:
     """What the cloud's in-cluster controllers (load balancers, node autoscaling) need beside the cluster's name."""
 
@@ -117,6 +138,7 @@ class ClusterHandle:
     images: Mapping[str, pulumi.Input[str]]  # image repository per catalog service
     edge: PublicEdge | None  # None: nothing of this stack is public
     controllers: CloudControllers | None  # None: the cluster's owner runs its own
+    placement: NodePlacement  # which nodes the data tier and the interruption-tolerant pods go to
 
     def options(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=list(self.providers), depends_on=list(depends_on))

@@ -29,6 +29,7 @@ def declare_kubernetes(cfg: AnyStackConfig, catalog: Catalog, cluster: ClusterHa
             metrics_backend=cfg.platform.metrics.backend,
             identity=cluster.identity,
             storage=cluster.storage,
+            placement=cluster.placement,
             edge=cluster.edge,
         ),
         # The apps namespace, its Secrets and the load balancer controller come from the platform.

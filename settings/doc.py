@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import get_args
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -24,9 +25,14 @@ _FIXED_KEYS = {"environment": "(the stack's name)", "region": "`aws:region`"}
 _FILLED_DEFAULTS = {"environment": "", "region": "", "tier": "the stack's name"}
 
 
+def _is_section(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Section)
+
+
 def _section(info: FieldInfo) -> type[Section] | None:
-    annotation = info.annotation
-    return annotation if isinstance(annotation, type) and issubclass(annotation, Section) else None
+    """The section a field holds, also where it may be left out (`Section | None`)."""
+    candidates = [info.annotation, *get_args(info.annotation)]
+    return next((a for a in candidates if _is_section(a)), None)  # type: ignore[return-value]
 
 
 def _key(name: str, info: FieldInfo) -> str:
@@ -36,7 +42,7 @@ def _key(name: str, info: FieldInfo) -> str:
 def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "required"
-    if _section(info) is not None:
+    if _is_section(info.annotation):
         return ""
     value = info.get_default(call_default_factory=True)
     return f"`{json.dumps(value, default=str)}`"

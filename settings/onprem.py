@@ -2,14 +2,15 @@
 
 The onprem tier has no AWS estate: no network, cluster, node pools, edge or cost sections. It names what the
 customer's cluster provides instead: its kubeconfig (a secret config value), a storage class, the LoadBalancer
-class public services are reached through, and an S3-compatible backup store.
+class public services are reached through, an S3-compatible backup store, and the nodes set apart for data or for
+interruption-tolerant pods, if any.
 """
 
 import re
 from collections.abc import Iterator
 from ipaddress import IPv4Network
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from delivery.release import ReleaseError, parse_version
 
@@ -27,6 +28,61 @@ ONPREM_SECRET_KEYS = (KUBECONFIG_SECRET, BACKUPS_ACCESS_KEY_SECRET, BACKUPS_SECR
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _CLASS_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")  # e.g. io.cilium/l2-announcer
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Kubernetes label keys ([prefix/]name) and values (apimachinery validation.IsQualifiedName, IsValidLabelValue).
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+
+
+def _node_labels(value: dict[str, str]) -> dict[str, str]:
+    for key, label in value.items():
+        if not _LABEL_KEY.match(key):
+            raise ValueError(f"{key!r} is not a node label key such as example.com/pool or node-role")
+        if not _LABEL_VALUE.match(label):
+            raise ValueError(f"{key}: {label!r} is not a label value (at most 63 characters a-z, A-Z, 0-9, '-', '_', '.')")
+    return value
+
+
+class StableNodesConfig(Section):
+    """The customer's nodes that are not taken away at short notice: the data tier and every pod that does not
+    tolerate interruption require them."""
+
+    match_labels: dict[str, str] = Field(min_length=1, description="node labels the stable nodes carry, e.g. {example.com/pool: stable}")
+
+    _labels = field_validator("match_labels")(_node_labels)
+
+
+class NodeTaintConfig(Section):
+    key: str = Field(description="the taint's key")
+    value: str = Field(default="true", description="the taint's value")
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _LABEL_KEY.match(value):
+            raise ValueError("not a taint key such as example.com/spot")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        if not _LABEL_VALUE.match(value):
+            raise ValueError("not a taint value (at most 63 characters a-z, A-Z, 0-9, '-', '_', '.')")
+        return value
+
+
+class InterruptibleNodesConfig(Section):
+    """Nodes that may be taken away at short notice (spot or preemptible VMs): only pods that tolerate interruption
+    may land there; they prefer them."""
+
+    match_labels: dict[str, str] = Field(
+        default_factory=dict, description="node labels the interruptible nodes carry: preferred by the pods that tolerate interruption"
+    )
+    taint: NodeTaintConfig | None = Field(
+        default=None, description="the NoSchedule taint the interruptible nodes carry: tolerated by those pods only (none: no toleration)"
+    )
+
+    _labels = field_validator("match_labels")(_node_labels)
 
 
 class BackupsConfig(Section):
@@ -71,6 +127,20 @@ class OnpremConfig(Section):
         description="the customer's node and control-plane addresses (CIDR): where the API server calls webhooks "
         "from and kubelets answer; the traffic judge checks those flows against it"
     )
+    stable_nodes: StableNodesConfig | None = Field(
+        default=None,
+        description="the nodes the data tier and every pod that does not tolerate interruption must run on (none: any node of the cluster)",
+    )
+    interruptible_nodes: InterruptibleNodesConfig | None = Field(
+        default=None, description="spot or preemptible nodes only pods that tolerate interruption may use (none: the cluster has none)"
+    )
+
+    @field_validator("interruptible_nodes")
+    @classmethod
+    def _kept_apart(cls, value: InterruptibleNodesConfig | None, info: ValidationInfo) -> InterruptibleNodesConfig | None:
+        if value is not None and value.taint is None and info.data.get("stable_nodes") is None:
+            raise ValueError("interruptibleNodes without a taint needs stableNodes: else the data tier may be scheduled onto them")
+        return value
 
     @field_validator("storage_class", "load_balancer_class")
     @classmethod

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from catalog import Catalog, load_catalog
-from components.aws.handle import IrsaIdentity, NlbEdge, ebs_storage
+from components.aws.handle import EKS_POOLS, IrsaIdentity, NlbEdge, ebs_storage
 from components.k8s.apps import Apps, AppsArgs, load_service_catalog
 from components.k8s.apps.workload import CONFIG_HASH_ANNOTATION
 from offline.recorder import Record
@@ -43,6 +43,7 @@ def _program() -> None:
             metrics_backend="prometheus",
             identity=IrsaIdentity(f"arn:aws:iam::111111111111:oidc-provider/{OIDC_URL}", OIDC_URL),
             storage=ebs_storage("arn:aws:kms:us-west-2:111111111111:key/example"),
+            placement=EKS_POOLS,
             edge=NlbEdge(
                 zone_id="Z0EXAMPLE",
                 domain=DOMAIN[cfg.environment],

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from catalog import ServiceSpec, load_catalog
+from components.aws.handle import EKS_POOLS
 from components.handle import StorageClasses
 from components.k8s import pods
 from components.k8s.apps import workload
@@ -130,7 +131,9 @@ def test_the_spread_rule_counts_the_pods_a_workload_may_run():
 
 def app_pod(spec: ServiceSpec) -> dict[str, Any]:
     storage = StorageClasses(data="data", scratch="scratch", provisioner=None)
-    template = workload.pod_template(spec, "1.0.0", "image", service_account="sa", metrics_backend="prometheus", storage=storage)
+    template = workload.pod_template(
+        spec, "1.0.0", "image", service_account="sa", metrics_backend="prometheus", storage=storage, nodes=EKS_POOLS
+    )
     return template["spec"]
 
 

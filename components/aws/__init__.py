@@ -13,7 +13,7 @@ from settings import StackConfig
 from .cdn import Cdn, CdnArgs
 from .cluster import Cluster, ClusterArgs
 from .dns import Dns, DnsArgs
-from .handle import IrsaIdentity, NlbEdge, S3BackupStore, ebs_storage
+from .handle import EKS_POOLS, IrsaIdentity, NlbEdge, S3BackupStore, ebs_storage
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 from .storage import Storage, StorageArgs
@@ -137,6 +137,7 @@ class AwsLayer:
                 deletion_protection=cfg.policy.lb_deletion_protection,
             ),
             controllers=CloudControllers(region=cfg.region, vpc_id=network.vpc_id),
+            placement=EKS_POOLS,
         )
 
     def export(self) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.handle import Grant, S3Client, StorageClasses, VolumeProvisioner
+from components.handle import Grant, NodePlacement, NodeTaint, S3Client, StorageClasses, VolumeProvisioner
+from settings.scheduling import POOL_LABEL, RESERVED_POOL, SPOT_POOL, SPOT_TAINT_KEY
 
 from .iam import irsa_role
 
@@ -152,3 +153,12 @@ class NlbEdge:
             opts=pulumi.ResourceOptions(parent=parent),
         )
         return record.fqdn
+
+
+# The node pools of components/aws/cluster.py: the data tier requires the reserved (on-demand) pool; interruption-
+# tolerant pods tolerate the spot (and overflow) pools' taint and prefer spot.
+EKS_POOLS = NodePlacement(
+    stable={POOL_LABEL: RESERVED_POOL},
+    interruptible={POOL_LABEL: SPOT_POOL},
+    interruptible_taint=NodeTaint(SPOT_TAINT_KEY, "true"),
+)

@@ -13,9 +13,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from catalog import Catalog
-from components.handle import ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY, ClusterHandle, Grant, S3Client, StorageClasses
+from components.handle import (
+    ACCESS_KEY_ID_KEY,
+    SECRET_ACCESS_KEY_KEY,
+    ClusterHandle,
+    Grant,
+    NodePlacement,
+    NodeTaint,
+    S3Client,
+    StorageClasses,
+)
 from settings import PROJECT, OnpremStackConfig
-from settings.onprem import BACKUPS_ACCESS_KEY_SECRET, BACKUPS_SECRET_KEY_SECRET, KUBECONFIG_SECRET, BackupsConfig
+from settings.onprem import BACKUPS_ACCESS_KEY_SECRET, BACKUPS_SECRET_KEY_SECRET, KUBECONFIG_SECRET, BackupsConfig, OnpremConfig
 
 BACKUPS_CREDENTIALS = "backups-s3-credentials"  # the Secret each backup writer's namespace gets
 
@@ -92,6 +101,17 @@ class ClassEdge:
         return pulumi.Output.from_input(f"{hostname}.{self.domain}")
 
 
+def node_placement(onprem: OnpremConfig) -> NodePlacement:
+    """The nodes the stack file names; none named: any node, and no pod tolerates a taint it was not told of."""
+    stable, interruptible = onprem.stable_nodes, onprem.interruptible_nodes
+    taint = interruptible.taint if interruptible is not None else None
+    return NodePlacement(
+        stable=dict(stable.match_labels) if stable is not None else {},
+        interruptible=dict(interruptible.match_labels) if interruptible is not None else {},
+        interruptible_taint=NodeTaint(taint.key, taint.value) if taint is not None else None,
+    )
+
+
 def existing_cluster(cfg: OnpremStackConfig, catalog: Catalog) -> ClusterHandle:
     kubeconfig = pulumi.Config(PROJECT).require_secret(KUBECONFIG_SECRET)
     provider = k8s.Provider("kubernetes", kubeconfig=kubeconfig, enable_server_side_apply=True)
@@ -106,4 +126,5 @@ def existing_cluster(cfg: OnpremStackConfig, catalog: Catalog) -> ClusterHandle:
         images={s.name: f"{onprem.registry}/{s.name}" for s in catalog.services},
         edge=ClassEdge(onprem.load_balancer_class, onprem.domain),
         controllers=None,  # the customer runs its own load balancer and node controllers
+        placement=node_placement(onprem),
     )

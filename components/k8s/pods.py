@@ -1,16 +1,19 @@
-"""The Kubernetes layer's one pod vocabulary, for apps and platform alike: labels, placement on the reserved and
-spot pools, zone and host spread, resources, security contexts, probes, disruption budgets, secret env, scratch volumes.
+"""The Kubernetes layer's one pod vocabulary, for apps and platform alike: labels, placement on the cluster's stable
+and interruptible nodes (the handle's NodePlacement), zone and host spread, resources, security contexts, probes,
+disruption budgets, secret env, scratch volumes.
 
 They return plain Kubernetes (camelCase) structures, so the same piece serves a built-in workload and a
 custom resource's pod template, and the rendered manifests read like the YAML they become.
 """
 
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 import pulumi
 
+from components.handle import NodePlacement
 from settings.platform import ResourcesConfig
-from settings.scheduling import HOST_KEY, POOL_LABEL, SPOT_TAINT_KEY, ZONE_KEY
+from settings.scheduling import HOST_KEY, ZONE_KEY
 
 Obj = dict[str, Any]
 Kind = TypeVar("Kind")
@@ -51,20 +54,22 @@ def labels(app: str, component: str | None = None, *, part_of: str = PLATFORM_PA
     return result
 
 
-def reserved_pool_affinity() -> Obj:
-    """Stateful pods require the reserved (on-demand) pool; they carry no spot toleration at all."""
-    return {
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [{"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["reserved"]}]}]
-            }
-        }
-    }
+def _node_terms(node_labels: Mapping[str, str]) -> Obj:
+    return {"matchExpressions": [{"key": key, "operator": "In", "values": [value]} for key, value in node_labels.items()]}
 
 
-def reserved_pool_selector() -> dict[str, str]:
-    """The nodeSelector form, for charts whose values take no affinity: the reserved (on-demand) pool."""
-    return {POOL_LABEL: "reserved"}
+def stable_placement(placement: NodePlacement) -> Obj:
+    """Stateful pods and those that do not tolerate interruption require the stable nodes (when the cluster names
+    any); they carry no toleration of the interruptible nodes' taint at all."""
+    if not placement.stable:
+        return {}
+    required = {"nodeSelectorTerms": [_node_terms(placement.stable)]}
+    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}}
+
+
+def stable_selector(placement: NodePlacement) -> dict[str, str]:
+    """The nodeSelector form, for charts whose values take no affinity: the stable nodes (empty: any node)."""
+    return dict(placement.stable)
 
 
 def every_node_tolerations() -> list[Obj]:
@@ -72,18 +77,14 @@ def every_node_tolerations() -> list[Obj]:
     return [{"operator": "Exists"}]
 
 
-def spot_tolerant_placement() -> Obj:
-    """Stateless platform pods tolerate the spot taint and prefer spot nodes, keeping reserved capacity for data."""
-    return {
-        "tolerations": [{"key": SPOT_TAINT_KEY, "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
-        "affinity": {
-            "nodeAffinity": {
-                "preferredDuringSchedulingIgnoredDuringExecution": [
-                    {"weight": 100, "preference": {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["spot"]}]}}
-                ]
-            }
-        },
-    }
+def interruptible_placement(placement: NodePlacement) -> Obj:
+    """Stateless pods tolerate the interruptible nodes' taint and prefer those nodes, keeping stable capacity for data."""
+    taint = placement.interruptible_taint
+    tolerations = [{"key": taint.key, "operator": "Equal", "value": taint.value, "effect": "NoSchedule"}] if taint else []
+    preferred = [{"weight": 100, "preference": _node_terms(placement.interruptible)}] if placement.interruptible else []
+    return ({"tolerations": tolerations} if tolerations else {}) | (
+        {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": preferred}}} if preferred else {}
+    )
 
 
 def spreads(max_pods: int) -> bool:

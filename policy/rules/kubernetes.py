@@ -381,19 +381,31 @@ def _requires_reserved(pod: dict[str, Any]) -> bool:
     )
 
 
-def _tolerates_spot(toleration: Any) -> bool:
-    """The spot taint is NoSchedule: a toleration of its key (or of every key) with that effect or none tolerates it."""
-    key_matches = dig(toleration, "key") == SPOT_TAINT_KEY or (dig(toleration, "operator") == "Exists" and not dig(toleration, "key"))
+def _tolerates_no_schedule(toleration: Any, key: str | None) -> bool:
+    """A NoSchedule taint of `key` (None: of any key) is tolerated by a toleration of its key (or of every key:
+    Exists without a key) with that effect or none."""
+    tolerated_key = dig(toleration, "key")
+    key_matches = (dig(toleration, "operator") == "Exists" and not tolerated_key) or key is None or tolerated_key == key
     return key_matches and dig(toleration, "effect") in (None, "", "NoSchedule")
 
 
-@rules.resource("k8s-stateful-reserved", "Stateful pods run only on the reserved pool and never tolerate spot.", DATA_TIER)
+@rules.resource(
+    "k8s-stateful-reserved",
+    "Stateful pods run only on stable capacity (the reserved pool on AWS) and never tolerate interruptible nodes.",
+    DATA_TIER,
+)
 def stateful_reserved(r: Resource) -> Iterator[str]:
+    # On a customer's cluster (a tier without the AWS layer) the pools are the customer's: the stack file names the
+    # stable nodes, if any (the rendered stack is tested for them), and the interruptible nodes' taint, which the
+    # pack cannot read; so there a data pod tolerates no NoSchedule taint at all.
+    aws = r.policy.aws
     for where, pod in pod_specs(r):
-        if not _requires_reserved(pod):
+        if aws and not _requires_reserved(pod):
             yield f"{where} does not require {POOL_LABEL}=reserved"
-        if any(_tolerates_spot(t) for t in as_list(pod.get("tolerations"))):
-            yield f"{where} tolerates the spot taint"
+        if any(_tolerates_no_schedule(t, SPOT_TAINT_KEY if aws else None) for t in as_list(pod.get("tolerations"))):
+            yield (
+                f"{where} tolerates the spot taint" if aws else f"{where} tolerates a NoSchedule taint: it may be the interruptible nodes'"
+            )
 
 
 PSA_LEVELS = ("privileged", "baseline", "restricted")

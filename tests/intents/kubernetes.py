@@ -551,6 +551,8 @@ def priority_class_cases() -> st.SearchStrategy[Case]:
 # -- k8s-stateful-reserved: data pods can land only on reserved nodes (a nodeSelector, or required node affinity
 # whose every term (terms are ORed) requires pool In [reserved] only), and do not tolerate the spot taint (its key with
 # NoSchedule or no effect, or an Exists toleration without a key, which tolerates every taint).
+# On the onprem tier the nodes are the customer's: no pool label to require, and the interruptible nodes' taint is
+# named only in the stack file, so a data pod must tolerate no NoSchedule taint of any key; where it runs is free.
 
 NODE_SELECTORS = st.sampled_from([(None, False), ({POOL: "reserved"}, True), ({POOL: "Reserved"}, False), ({POOL: "spot"}, False)])
 REQUIREMENTS_ON_POOL = st.sampled_from(
@@ -562,13 +564,17 @@ REQUIREMENTS_ON_POOL = st.sampled_from(
         ({"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}, False),
     ]
 )
+# (toleration, tolerates the spot taint, tolerates some NoSchedule taint)
 TOLERATIONS = st.sampled_from(
     [
-        ({"key": SPOT, "operator": "Exists"}, True),
-        ({"key": SPOT, "operator": "Equal", "value": "true", "effect": "NoSchedule"}, True),
-        ({"key": SPOT, "operator": "Exists", "effect": "NoExecute"}, False),  # another effect than the taint's
-        ({"operator": "Exists"}, True),
-        ({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}, False),
+        ({"key": SPOT, "operator": "Exists"}, True, True),
+        ({"key": SPOT, "operator": "Equal", "value": "true", "effect": "NoSchedule"}, True, True),
+        ({"key": SPOT, "operator": "Exists", "effect": "NoExecute"}, False, False),  # another effect than the taint's
+        ({"operator": "Exists"}, True, True),
+        ({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}, False, False),
+        ({"key": "example.com/preemptible", "operator": "Exists"}, False, True),  # a customer's interruptible nodes
+        ({"key": "example.com/preemptible", "operator": "Equal", "value": "true", "effect": "NoSchedule"}, False, True),
+        ({"key": "example.com/preemptible", "operator": "Exists", "effect": "PreferNoSchedule"}, False, False),  # only a preference
     ]
 )
 
@@ -579,7 +585,7 @@ def stateful_reserved_cases() -> st.SearchStrategy[Case]:
         node_selector, by_selector = draw(NODE_SELECTORS)
         terms = draw(st.lists(st.lists(REQUIREMENTS_ON_POOL, min_size=1, max_size=2), max_size=2))
         tolerations = draw(st.lists(TOLERATIONS, max_size=2))
-        pod: dict[str, Any] = {"containers": [CONTAINER], "tolerations": [t for t, _ in tolerations]}
+        pod: dict[str, Any] = {"containers": [CONTAINER], "tolerations": [t for t, _, _ in tolerations]}
         if node_selector is not None:
             pod["nodeSelector"] = node_selector
         if terms:
@@ -598,7 +604,9 @@ def stateful_reserved_cases() -> st.SearchStrategy[Case]:
             by_selector = False
         else:
             r = workload(kind, pod)
-        violates = not (by_selector or by_affinity) or any(tolerates for _, tolerates in tolerations)
+        if draw(st.sampled_from(["prod", "onprem"])) == "onprem":
+            return in_tier(Case([r], any(no_schedule for _, _, no_schedule in tolerations)), "onprem")
+        violates = not (by_selector or by_affinity) or any(spot for _, spot, _ in tolerations)
         return Case([r], violates)
 
     return case()

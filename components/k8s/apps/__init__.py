@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 
 from catalog import Catalog, CatalogError, load_catalog
-from components.handle import PublicEdge, StorageClasses, WorkloadIdentity
+from components.handle import NodePlacement, PublicEdge, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings import ConfigError
 from settings.platform import MetricsBackend
@@ -44,6 +44,7 @@ class AppsArgs:
     metrics_backend: MetricsBackend
     identity: WorkloadIdentity
     storage: StorageClasses
+    placement: NodePlacement
     edge: PublicEdge | None
 
 
@@ -69,6 +70,7 @@ class Apps(pulumi.ComponentResource):
                     metrics_backend=args.metrics_backend,
                     identity=args.identity,
                     storage=args.storage,
+                    placement=args.placement,
                     edge=args.edge if spec.public else None,
                 ),
                 pulumi.ResourceOptions(parent=self),

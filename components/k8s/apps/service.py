@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 
 from catalog import ServiceSpec
-from components.handle import PublicEdge, StorageClasses, WorkloadIdentity
+from components.handle import NodePlacement, PublicEdge, StorageClasses, WorkloadIdentity
 from components.outputs import register_declared
 from settings.platform import MetricsBackend
 
@@ -23,6 +23,7 @@ class AppServiceArgs:
     metrics_backend: MetricsBackend
     identity: WorkloadIdentity
     storage: StorageClasses
+    placement: NodePlacement  # the cluster's stable and interruptible nodes
     edge: PublicEdge | None  # required when the service is public
 
 
@@ -47,6 +48,7 @@ class AppService(pulumi.ComponentResource):
             service_account=account.metadata.name,
             metrics_backend=args.metrics_backend,
             storage=args.storage,
+            nodes=args.placement,
         )
         svc = exposure.service(name, spec, version, self)
         self.workload = workload.workload(name, spec, version, template, self, storage=args.storage, mounts=[config])

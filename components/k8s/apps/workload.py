@@ -12,7 +12,7 @@ from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgs
 
 from catalog import ServiceSpec
 from catalog.model import Probe
-from components.handle import StorageClasses
+from components.handle import NodePlacement, StorageClasses
 from settings.endpoints import APPS_NAMESPACE
 from settings.platform import MetricsBackend, metrics_annotations
 
@@ -40,11 +40,11 @@ def object_metadata(spec: ServiceSpec, version: str, object_name: str, annotatio
     return ObjectMetaArgs(name=object_name, namespace=APPS_NAMESPACE, labels=labels(spec, version), annotations=annotations)
 
 
-def placement(spec: ServiceSpec) -> Obj:
-    """Spot-tolerant services tolerate the spot taint and prefer spot nodes; the rest must land on the reserved pool."""
+def placement(spec: ServiceSpec, nodes: NodePlacement) -> Obj:
+    """Spot-tolerant services tolerate the interruptible nodes' taint and prefer them; the rest require stable nodes."""
     if spec.deploy.spot_tolerant:
-        return pods.spot_tolerant_placement()
-    return {"affinity": pods.reserved_pool_affinity()}
+        return pods.interruptible_placement(nodes)
+    return pods.stable_placement(nodes)
 
 
 def _probe(probe: Probe, port: str) -> Obj:
@@ -102,6 +102,7 @@ def pod_template(
     service_account: pulumi.Input[str],
     metrics_backend: MetricsBackend,
     storage: StorageClasses,
+    nodes: NodePlacement,
 ) -> Obj:
     deploy = spec.deploy
     pod_annotations = {
@@ -121,7 +122,7 @@ def pod_template(
                 {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
                 *scratch,
             ],
-            **placement(spec),
+            **placement(spec, nodes),
             "topologySpreadConstraints": pods.zone_spread(selector(spec), max(deploy.replicas, deploy.autoscaling.max_replicas)),
             "terminationGracePeriodSeconds": PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.

@@ -11,7 +11,7 @@ from components.handle import CloudControllers
 from components.outputs import register_declared
 from settings import versions
 
-from ..pods import reserved_pool_selector, small_resources
+from ..pods import small_resources, stable_selector
 from .charts import pinned_chart
 from .context import PlatformContext
 from .published import published_policy
@@ -116,7 +116,7 @@ class Controllers(pulumi.ComponentResource):
                     "name": LBC_SERVICE_ACCOUNT,
                     "annotations": lbc.annotations,
                 },
-                "nodeSelector": reserved_pool_selector(),
+                "nodeSelector": stable_selector(context.cluster.placement),
                 "resources": small_resources("100m", "500m", "256Mi"),
                 # App Services set loadBalancerClass themselves; the mutating webhook (failurePolicy Fail) would
                 # only reject every Service created before the controller is ready.
@@ -141,7 +141,7 @@ class Controllers(pulumi.ComponentResource):
                 },
                 "extraArgs": {"expander": "priority", "balance-similar-node-groups": True, "skip-nodes-with-local-storage": False},
                 "expanderPriorities": {str(k): v for k, v in EXPANDER_PRIORITIES.items()},
-                "nodeSelector": reserved_pool_selector(),
+                "nodeSelector": stable_selector(context.cluster.placement),
                 "resources": small_resources("100m", "500m", "512Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),
@@ -154,7 +154,7 @@ class Controllers(pulumi.ComponentResource):
                 # Two replicas and a budget: the APIService is unavailable whenever no replica is, and every HPA stalls.
                 "replicas": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-                "nodeSelector": reserved_pool_selector(),
+                "nodeSelector": stable_selector(context.cluster.placement),
                 "resources": small_resources("100m", "500m", "200Mi"),
             },
             opts=pulumi.ResourceOptions(parent=self),

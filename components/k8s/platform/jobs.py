@@ -6,9 +6,10 @@ Their pods are made of the shared pieces in components/k8s/pods.py.
 import pulumi
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 
+from components.handle import NodePlacement
 from settings import versions
 
-from ..pods import Obj, container_security, labels, pod_security, small_resources, spot_tolerant_placement
+from ..pods import Obj, container_security, interruptible_placement, labels, pod_security, small_resources
 
 
 def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> ObjectMetaArgsDict:
@@ -17,8 +18,10 @@ def setup_job_metadata(namespace: str, name: pulumi.Input[str], app: str) -> Obj
     return {"namespace": namespace, "name": name, "labels": labels(app), "annotations": {"pulumi.com/skipAwait": "true"}}
 
 
-def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes: list[Obj] = [], mounts: list[Obj] = []) -> Obj:
-    """The pod of a setup Job: one locked-down shell step, on any pool, retried with backoff."""
+def setup_job_spec(
+    app: str, image: str, script: str, *, placement: NodePlacement, env: list[Obj], volumes: list[Obj] = [], mounts: list[Obj] = []
+) -> Obj:
+    """The pod of a setup Job: one locked-down shell step, on any node (interruptible ones preferred), retried with backoff."""
     return {
         "backoffLimit": 6,
         "template": {
@@ -26,7 +29,7 @@ def setup_job_spec(app: str, image: str, script: str, *, env: list[Obj], volumes
             "spec": {
                 "restartPolicy": "OnFailure",
                 "automountServiceAccountToken": False,
-                **spot_tolerant_placement(),
+                **interruptible_placement(placement),
                 "securityContext": pod_security(100),
                 "containers": [
                     {
@@ -71,7 +74,16 @@ def aws_cli(name: str, script: str, bucket: pulumi.Input[str], *, env: list[Obj]
 
 
 def transfer_cronjob_spec(
-    app: str, schedule: str, *, service_account: str, uid: int, first: Obj, then: Obj, scratch: Obj, suspend: bool = False
+    app: str,
+    schedule: str,
+    *,
+    placement: NodePlacement,
+    service_account: str,
+    uid: int,
+    first: Obj,
+    then: Obj,
+    scratch: Obj,
+    suspend: bool = False,
 ) -> Obj:
     """A backup or restore in two steps sharing the volume `scratch` (named as scratch_mount mounts it: a
     scratch_volume for a dump, an emptyDir for a small file): `first` (an init container) runs to completion,
@@ -94,7 +106,7 @@ def transfer_cronjob_spec(
                         "restartPolicy": "Never",
                         "automountServiceAccountToken": False,
                         "serviceAccountName": service_account,
-                        **spot_tolerant_placement(),
+                        **interruptible_placement(placement),
                         "securityContext": pod_security(uid),
                         "initContainers": [first],
                         "containers": [then],

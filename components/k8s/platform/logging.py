@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import S3Client
+from components.handle import NodePlacement, S3Client
 from components.outputs import register_declared
 from settings import versions
 from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
@@ -112,7 +112,7 @@ class Logging(pulumi.ComponentResource):
             namespace=ECK_NAMESPACE,
             values={
                 "managedNamespaces": [NAMESPACE],
-                "nodeSelector": pods.reserved_pool_selector(),
+                "nodeSelector": pods.stable_selector(context.cluster.placement),
                 # elastic-system enforces restricted; the 3.1.0 chart's pod context sets no seccomp profile.
                 "podSecurityContext": pods.pod_security(None),
             },
@@ -169,7 +169,7 @@ class Logging(pulumi.ComponentResource):
                             "spec": {
                                 "serviceAccountName": SNAPSHOT_SERVICE_ACCOUNT,
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                                "affinity": pods.reserved_pool_affinity(),
+                                **pods.stable_placement(context.cluster.placement),
                                 "topologySpreadConstraints": pods.zone_spread(ES_POD_LABELS, es.replicas),
                                 "securityContext": pods.pod_security(1000),
                                 "containers": [
@@ -201,9 +201,10 @@ class Logging(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, protect=context.protect, depends_on=[self.operator, users, roles, *context.ready]),
         )
-        self._snapshot_job(name, es, context.cluster.backups.bucket, on_operator)
-        self._restore_job(name, on_operator)
-        self._snapshot_check(name, on_operator)
+        nodes = context.cluster.placement
+        self._snapshot_job(name, es, context.cluster.backups.bucket, nodes, on_operator)
+        self._restore_job(name, nodes, on_operator)
+        self._snapshot_check(name, nodes, on_operator)
 
         kb = args.kibana
         kibana_labels = {"kibana.k8s.elastic.co/name": ES_NAME}
@@ -220,7 +221,7 @@ class Logging(pulumi.ComponentResource):
                 "http": {"service": {"spec": {"type": "ClusterIP"}}},
                 "podTemplate": {
                     "spec": {
-                        **pods.spot_tolerant_placement(),
+                        **pods.interruptible_placement(context.cluster.placement),
                         "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
                         "topologySpreadConstraints": pods.zone_spread(kibana_labels, kb.replicas),
                         "securityContext": pods.pod_security(1000),
@@ -257,7 +258,7 @@ class Logging(pulumi.ComponentResource):
                     "spec": {
                         # The persistent queue volume ties a Logstash pod to its zone: reserved pool like the data tier.
                         "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                        "affinity": pods.reserved_pool_affinity(),
+                        **pods.stable_placement(context.cluster.placement),
                         "topologySpreadConstraints": pods.zone_spread(LOGSTASH_POD_LABELS, ls.replicas),
                         "securityContext": pods.pod_security(1000),
                         "containers": [
@@ -336,7 +337,7 @@ class Logging(pulumi.ComponentResource):
         self.elasticsearch_name = ES_NAME
         register_declared(self)
 
-    def _snapshot_check(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _snapshot_check(self, name: str, nodes: NodePlacement, opts: pulumi.ResourceOptions) -> None:
         """A failing snapshot setup must not go unnoticed: the setup Job is not awaited (a greenfield deploy would
         wait for Elasticsearch's bootstrap), so a daily Job fails, visibly in the metrics backend's failed-Job
         counts, unless the newest snapshot in the repository succeeded within the last SNAPSHOT_MAX_AGE_HOURS.
@@ -355,6 +356,7 @@ class Logging(pulumi.ComponentResource):
             "elasticsearch-snapshot-check",
             versions.CURL_IMAGE,
             script,
+            placement=nodes,
             env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
             volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
             mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
@@ -385,7 +387,7 @@ class Logging(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
-    def _restore_job(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _restore_job(self, name: str, nodes: NodePlacement, opts: pulumi.ResourceOptions) -> None:
         """The snapshot restore, declared but suspended: `kubectl create job --from=cronjob/elasticsearch-restore` runs it.
 
         It restores SNAPSHOT (the newest when empty) beside the live indices, as restored-<index>, without the
@@ -406,6 +408,7 @@ class Logging(pulumi.ComponentResource):
             "elasticsearch-restore",
             versions.CURL_IMAGE,
             script,
+            placement=nodes,
             env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic"), {"name": "SNAPSHOT", "value": ""}],
             volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
             mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],
@@ -433,7 +436,9 @@ class Logging(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.elasticsearch])),
         )
 
-    def _snapshot_job(self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    def _snapshot_job(
+        self, name: str, es: ElasticsearchConfig, bucket: pulumi.Input[str], nodes: NodePlacement, opts: pulumi.ResourceOptions
+    ) -> None:
         """ECK leaves snapshot repositories and index lifecycles to the cluster's API: a one-shot Job registers the
         repository, the snapshot policy and the retention policies. Its name carries a hash of all of them, so a changed
         schedule, retention or bucket runs a new Job."""
@@ -452,6 +457,7 @@ class Logging(pulumi.ComponentResource):
                 "elasticsearch-snapshot-setup",
                 versions.CURL_IMAGE,
                 script,
+                placement=nodes,
                 env=[pods.secret_env("ES_PASSWORD", f"{ES_NAME}-es-elastic-user", "elastic")],
                 volumes=[{"name": "ca", "secret": {"secretName": f"{ES_NAME}-es-http-certs-public"}}],
                 mounts=[{"name": "ca", "mountPath": "/ca", "readOnly": True}],

@@ -71,7 +71,7 @@ class Messaging(pulumi.ComponentResource):
                 "image": versions.RABBITMQ_IMAGE,
                 "resources": pods.resources(cfg.resources),
                 "persistence": {"storageClassName": context.cluster.storage.data, "storage": f"{cfg.storage_gib}Gi"},
-                "affinity": pods.reserved_pool_affinity(),
+                **pods.stable_placement(context.cluster.placement),
                 "rabbitmq": {"additionalConfig": RABBITMQ_CONF},
                 "override": {
                     "statefulSet": {
@@ -125,6 +125,7 @@ class Messaging(pulumi.ComponentResource):
                     "rabbitmq-user-setup",
                     versions.CURL_IMAGE,
                     user_setup_script(),
+                    placement=context.cluster.placement,
                     env=[
                         pods.secret_env("ADMIN_USER", f"{NAME}-default-user", "username"),
                         pods.secret_env("ADMIN_PASSWORD", f"{NAME}-default-user", "password"),
@@ -187,6 +188,7 @@ class Messaging(pulumi.ComponentResource):
                 jobs.transfer_cronjob_spec(
                     "rabbitmq-definitions-export",
                     EXPORT_SCHEDULE,
+                    placement=context.cluster.placement,
                     service_account=EXPORT_SERVICE_ACCOUNT,
                     uid=999,
                     first=export,

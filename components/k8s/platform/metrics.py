@@ -89,7 +89,7 @@ ANNOTATED_PODS_JOB = {
 }
 
 
-def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
+def prometheus_values(cfg: MetricsConfig, storage_class: str, stable_nodes: dict[str, str]) -> dict:
     return {
         **{component: {"enabled": False} for component in EKS_HIDDEN_COMPONENTS},
         "defaultRules": {"rules": dict.fromkeys(EKS_HIDDEN_RULES, False)},
@@ -100,7 +100,7 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
                 "resources": pods.resources(PROMETHEUS_RESOURCES),
                 "retention": f"{cfg.retention_days}d",
                 "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                "nodeSelector": pods.reserved_pool_selector(),
+                "nodeSelector": stable_nodes,
                 "additionalScrapeConfigs": [ANNOTATED_PODS_JOB],
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
@@ -117,7 +117,7 @@ def prometheus_values(cfg: MetricsConfig, storage_class: str) -> dict:
         },
         # Alertmanager keeps the chart's `null` receiver, by choice: only `test` runs Prometheus (staging and prod
         # report to Datadog, where monitors page), and nobody is paged for `test`; its alerts show in the UIs.
-        "alertmanager": {"alertmanagerSpec": {"nodeSelector": pods.reserved_pool_selector()}},
+        "alertmanager": {"alertmanagerSpec": {"nodeSelector": stable_nodes}},
         # Node exporter runs on every node, spot ones included.
         "prometheus-node-exporter": {"tolerations": pods.every_node_tolerations()},
         **switched_off(versions.KUBE_PROMETHEUS_STACK.name),
@@ -167,7 +167,10 @@ class Metrics(pulumi.ComponentResource):
         if cfg.backend == "prometheus":
             login = {"admin-user": "admin", "admin-password": generated_password(f"{name}-grafana-admin", self)}
             depends_on.append(secret(GRAFANA_ADMIN_SECRET, NAMESPACE, login, child))
-            chart, values = versions.KUBE_PROMETHEUS_STACK, prometheus_values(cfg, context.cluster.storage.data)
+            chart, values = (
+                versions.KUBE_PROMETHEUS_STACK,
+                prometheus_values(cfg, context.cluster.storage.data, pods.stable_selector(context.cluster.placement)),
+            )
         else:
             api_key = pulumi.Config("insight").require_secret("datadogApiKey")
             depends_on.append(secret(DATADOG_SECRET, NAMESPACE, {"api-key": api_key}, child))

@@ -83,7 +83,7 @@ class MongoDB(pulumi.ComponentResource):
             f"{name}-operator",
             versions.MONGODB_OPERATOR,
             namespace=NAMESPACE,
-            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": pods.reserved_pool_selector()}},
+            values={"operator": {"watchNamespace": NAMESPACE, "nodeSelector": pods.stable_selector(context.cluster.placement)}},
             opts=child,
         )
         passwords = {u: generated_password(f"{name}-{u}", self) for u in (APP_USER, BACKUP_USER, RESTORE_USER, METRICS_USER)}
@@ -118,7 +118,7 @@ class MongoDB(pulumi.ComponentResource):
                             },
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                                "affinity": pods.reserved_pool_affinity(),
+                                **pods.stable_placement(context.cluster.placement),
                                 "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
                                 "containers": [
                                     {
@@ -207,6 +207,7 @@ class MongoDB(pulumi.ComponentResource):
                 jobs.transfer_cronjob_spec(
                     "mongodb-backup",
                     cfg.backup_schedule,
+                    placement=context.cluster.placement,
                     service_account=BACKUP_SERVICE_ACCOUNT,
                     uid=999,
                     first=dump,
@@ -274,6 +275,7 @@ class MongoDB(pulumi.ComponentResource):
                 jobs.transfer_cronjob_spec(
                     RESTORE_CRONJOB,
                     jobs.MANUAL_SCHEDULE,
+                    placement=context.cluster.placement,
                     service_account=RESTORE_SERVICE_ACCOUNT,
                     uid=999,
                     first=fetch,

@@ -191,7 +191,7 @@ class Redis(pulumi.ComponentResource):
                         },
                         "spec": {
                             "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                            "affinity": pods.reserved_pool_affinity(),
+                            **pods.stable_placement(context.cluster.placement),
                             "topologySpreadConstraints": pods.zone_spread(NODE_LABELS, cfg.replicas),
                             "securityContext": pods.pod_security(REDIS_UID),
                             "automountServiceAccountToken": False,
@@ -264,7 +264,7 @@ class Redis(pulumi.ComponentResource):
                         "metadata": {"labels": PROXY_LABELS, "annotations": rolls},
                         "spec": {
                             "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                            "affinity": pods.reserved_pool_affinity(),
+                            **pods.stable_placement(context.cluster.placement),
                             "topologySpreadConstraints": pods.zone_spread(PROXY_LABELS, proxies),
                             "securityContext": pods.pod_security(HAPROXY_UID),
                             "automountServiceAccountToken": False,

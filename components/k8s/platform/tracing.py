@@ -51,7 +51,7 @@ class Tracing(pulumi.ComponentResource):
                             "annotations": metrics_annotations(context.metrics_backend, "zipkin", PORT, "/prometheus"),
                         },
                         "spec": {
-                            **pods.spot_tolerant_placement(),
+                            **pods.interruptible_placement(context.cluster.placement),
                             "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
                             "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
                             "securityContext": pods.pod_security(),
