@@ -1,4 +1,8 @@
-"""Container stdout to the logging tier: Fluent Bit on every node tails the kubelet's logs and sends them to Logstash."""
+"""Container stdout to the logging tier: Fluent Bit on every node tails the kubelet's logs and sends them to Logstash.
+
+The services' lines take this path only (their logback writes JSON to stdout, no TCP appender: README, finding 12):
+stdout reaches the node's disk as it is written, so what the JVM prints outside logback and what it logged just before
+dying are shipped too, where an appender's in-memory buffer dies with the process."""
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -6,13 +10,14 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 
 from components.outputs import register_declared
 from settings import versions
-from settings.endpoints import ENDPOINTS, NAMESPACES
+from settings.endpoints import APPS_NAMESPACE, ENDPOINTS, NAMESPACES
 from settings.platform import metrics_annotations
 
 from .. import pods
 from .context import PlatformContext
 from .foundations import allow_ingress
-from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS
+from .logging import CONTAINER_LOGS_PORT, LOGSTASH_POD_LABELS, LOGSTASH_PORT
+from .secrets import CONFIG_HASH_ANNOTATION, config_digest
 
 # hostPath needs the privileged level: `monitoring` is already the one privileged namespace (node agents).
 NAMESPACE = NAMESPACES["monitoring"]
@@ -26,44 +31,80 @@ RESOURCES = {"cpu": "50m", "cpu_limit": "500m", "memory": "128Mi"}
 STATE_DIR = "/var/fluent-bit/state"
 
 
-def fluent_bit_config() -> str:
-    """Tail every container's log (CRI format), add the pod's name, namespace and container, send JSON lines to
-    Logstash's container input. No labels and no merged JSON bodies: `app` next to `app.kubernetes.io/name`, or
-    two apps' same field with different types, would make Elasticsearch reject the documents."""
+# The kubelet names each container's log <pod>_<namespace>_<container>-<id>.log; names hold no `_`.
+LOG_DIR = "/var/log/containers"
+# The catalog services (their logback writes JSON lines to stdout, README finding 12) and every other container.
+APP_LOGS = f"{LOG_DIR}/*_{APPS_NAMESPACE}_*.log"
+OWN_LOGS = f"{LOG_DIR}/{NAME}-*_{NAMESPACE}_*.log"  # its own lines would loop back through it
+
+
+def tail(tag: str, path: str, exclude: list[str], state: str) -> str:
+    excluded = f"\n    Exclude_Path {','.join(exclude)}" if exclude else ""
+    return f"""[INPUT]
+    Name tail
+    Path {path}{excluded}
+    multiline.parser cri
+    Tag {tag}.*
+    DB {STATE_DIR}/{state}.db
+    Mem_Buf_Limit 32MB
+    Skip_Long_Lines On
+"""
+
+
+def metadata(tag: str, merge_json: bool) -> str:
+    merge = "Merge_Log On\n    Keep_Log Off" if merge_json else "Merge_Log Off"
+    return f"""[FILTER]
+    Name kubernetes
+    Match {tag}.*
+    Kube_Tag_Prefix {tag}{LOG_DIR.replace("/", ".")}.
+    {merge}
+    Labels Off
+    Annotations Off
+"""
+
+
+def to_logstash(tag: str, port: int, date_key: str) -> str:
     logstash = ENDPOINTS["logstash"]
-    return f"""[SERVICE]
+    return f"""[OUTPUT]
+    Name tcp
+    Match {tag}.*
+    Host {logstash.service}.{logstash.namespace}.svc
+    Port {port}
+    Format json_lines
+    json_date_key {date_key}
+    json_date_format iso8601
+    Retry_Limit False
+"""
+
+
+def fluent_bit_config() -> str:
+    """Every container's log (CRI format) is read by exactly one input, tagged with its pod's name, namespace and
+    container, and sent as JSON lines to Logstash.
+
+    The services' lines (`apps.*`) are their logback JSON: merged into the record, so trace ids and MDC stay fields,
+    and sent to the input their TCP appender used, so they land where dashboards and alerts count them, once. A line
+    that is not JSON (the JVM's own, before logback starts or as it dies) keeps its text in `log`; it has no
+    `@timestamp` of its own, so Logstash stamps it on arrival (the JSON lines keep logback's).
+
+    Everything else (`kube.*`) goes to the container-logs input unmerged: two systems' same field with different
+    types, or `app` next to `app.kubernetes.io/name` from labels, would make Elasticsearch reject documents."""
+    return "\n".join(
+        [
+            f"""[SERVICE]
     Flush 5
     HTTP_Server On
     HTTP_Listen 0.0.0.0
     HTTP_Port {HTTP_PORT}
-
-[INPUT]
-    Name tail
-    Path /var/log/containers/*.log
-    Exclude_Path /var/log/containers/{NAME}-*_{NAMESPACE}_*.log
-    multiline.parser cri
-    Tag kube.*
-    DB {STATE_DIR}/tail.db
-    Mem_Buf_Limit 32MB
-    Skip_Long_Lines On
-
-[FILTER]
-    Name kubernetes
-    Match kube.*
-    Merge_Log Off
-    Labels Off
-    Annotations Off
-
-[OUTPUT]
-    Name tcp
-    Match *
-    Host {logstash.service}.{logstash.namespace}.svc
-    Port {CONTAINER_LOGS_PORT}
-    Format json_lines
-    json_date_key @timestamp
-    json_date_format iso8601
-    Retry_Limit False
-"""
+""",
+            tail("apps", APP_LOGS, [], "apps"),
+            tail("kube", f"{LOG_DIR}/*.log", [OWN_LOGS, APP_LOGS], "tail"),
+            metadata("apps", merge_json=True),
+            metadata("kube", merge_json=False),
+            # logback's JSON carries its own @timestamp: a second key would be ambiguous.
+            to_logstash("apps", LOGSTASH_PORT, "false"),
+            to_logstash("kube", CONTAINER_LOGS_PORT, "@timestamp"),
+        ]
+    )
 
 
 class LogShipping(pulumi.ComponentResource):
@@ -90,7 +131,8 @@ class LogShipping(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
             opts=child,
         )
-        config = k8s.core.v1.ConfigMap(f"{name}-fluent-bit", metadata=meta, data={"fluent-bit.conf": fluent_bit_config()}, opts=child)
+        config_data = {"fluent-bit.conf": fluent_bit_config()}
+        config = k8s.core.v1.ConfigMap(f"{name}-fluent-bit", metadata=meta, data=config_data, opts=child)
         k8s.apps.v1.DaemonSet(
             f"{name}-fluent-bit",
             metadata=meta,
@@ -102,7 +144,11 @@ class LogShipping(pulumi.ComponentResource):
                     "template": {
                         "metadata": {
                             "labels": LABELS,
-                            "annotations": metrics_annotations(context.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
+                            "annotations": {
+                                **metrics_annotations(context.metrics_backend, NAME, HTTP_PORT, "/api/v1/metrics/prometheus"),
+                                # Fluent Bit reads its config once at start: a changed config rolls the pods.
+                                CONFIG_HASH_ANNOTATION: config_digest(config_data),
+                            },
                         },
                         "spec": {
                             "serviceAccountName": NAME,
@@ -155,7 +201,9 @@ class LogShipping(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config, *context.ready]),
         )
-        # Logstash admits the shippers on the container-logs input only (monitoring's own egress is open).
+        # Logstash admits the shippers on the two inputs they send to (monitoring's own egress is open).
         shippers = pods.namespace_peer(NAMESPACE, LABELS)
-        allow_ingress("allow-log-shipper", NAMESPACES["logging"], LOGSTASH_POD_LABELS, [CONTAINER_LOGS_PORT], [shippers], self)
+        allow_ingress(
+            "allow-log-shipper", NAMESPACES["logging"], LOGSTASH_POD_LABELS, [LOGSTASH_PORT, CONTAINER_LOGS_PORT], [shippers], self
+        )
         register_declared(self)  # nothing to declare: it only sends
