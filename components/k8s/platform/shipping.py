@@ -29,6 +29,10 @@ RESOURCES = {"cpu": "50m", "cpu_limit": "500m", "memory": "128Mi"}
 # Read offsets: they survive a container restart; a replaced pod starts at the files' ends (a hostPath would keep
 # them, but only root could create it).
 STATE_DIR = "/var/fluent-bit/state"
+# What each buffer may hold while Logstash is away (then its input pauses and the lines wait in their files): 64 MB
+# of the 128Mi limit in all. The apps' tail keeps only their lines that are not logback JSON; the rest wait in the
+# emitter that re-tags them (`logback_lines_only`).
+BUFFERS = {"kube": "32MB", "apps": "8MB", "logback": "24MB"}
 
 
 # The kubelet names each container's log <pod>_<namespace>_<container>-<id>.log; names hold no `_`.
@@ -46,7 +50,7 @@ def tail(tag: str, path: str, exclude: list[str], state: str) -> str:
     multiline.parser cri
     Tag {tag}.*
     DB {STATE_DIR}/{state}.db
-    Mem_Buf_Limit 32MB
+    Mem_Buf_Limit {BUFFERS[tag]}
     Skip_Long_Lines On
 """
 
@@ -63,11 +67,35 @@ def metadata(tag: str, merge_json: bool) -> str:
 """
 
 
-def to_logstash(tag: str, port: int, date_key: str) -> str:
+# Behaviour of the pinned Fluent Bit (fluent/fluent-bit v4.0.13, commit 2a1d3c5d): filter_kubernetes/kubernetes.c merges a
+# JSON-object line's keys at the record's root and, with Keep_Log Off, drops `log` only when it merged;
+# filter_rewrite_tag/rewrite_tag.c re-emits a record whose rule key matches (a missing key never matches) through an
+# emitter input, so filters matching the new tag run again, and drops the original when keep is false.
+# The Logstash encoder writes `logger_name` on every event (logstash-logback-encoder README, "Standard Fields"):
+# a merged record without it is not the services' logback JSON.
+LOGBACK_FIELD = "logger_name"
+LOGBACK_TAG = "logback"  # no filter matches it: the re-emitted record is not enriched twice
+
+
+def logback_lines_only() -> str:
+    """The `apps` records that are logback's JSON take the `logback` tag; the rest (a service's plain console pattern,
+    the JVM's own lines) keep `apps` and go with every other container. Once the emitter's buffer is full it pauses
+    the apps' tail, and drops the batch being filtered then (in_emitter/emitter.c: a busy emitter counts as emitted)."""
+    return f"""[FILTER]
+    Name rewrite_tag
+    Match apps.*
+    Rule ${LOGBACK_FIELD} .+ {LOGBACK_TAG}.$TAG false
+    Emitter_Name {LOGBACK_TAG}
+    Emitter_Mem_Buf_Limit {BUFFERS[LOGBACK_TAG]}
+"""
+
+
+def to_logstash(match: str, port: int, date_key: str) -> str:
+    """`match` is the output's whole `Match` or `Match_Regex` line: the tags it sends."""
     logstash = ENDPOINTS["logstash"]
     return f"""[OUTPUT]
     Name tcp
-    Match {tag}.*
+    {match}
     Host {logstash.service}.{logstash.namespace}.svc
     Port {port}
     Format json_lines
@@ -79,15 +107,15 @@ def to_logstash(tag: str, port: int, date_key: str) -> str:
 
 def fluent_bit_config() -> str:
     """Every container's log (CRI format) is read by exactly one input, tagged with its pod's name, namespace and
-    container, and sent as JSON lines to Logstash.
+    container, and sent as JSON lines to Logstash, each line to one input.
 
-    The services' lines (`apps.*`) are their logback JSON: merged into the record, so trace ids and MDC stay fields,
-    and sent to the input their TCP appender used, so they land where dashboards and alerts count them, once. A line
-    that is not JSON (the JVM's own, before logback starts or as it dies) keeps its text in `log`; it has no
-    `@timestamp` of its own, so Logstash stamps it on arrival (the JSON lines keep logback's).
-
-    Everything else (`kube.*`) goes to the container-logs input unmerged: two systems' same field with different
-    types, or `app` next to `app.kubernetes.io/name` from labels, would make Elasticsearch reject documents."""
+    The services' logback JSON (`apps.*`, then `logback.*`) is merged into the record, so trace ids and MDC stay
+    fields, and sent to the input their TCP appender used, so it lands where dashboards and alerts count it, once.
+    A line from the apps that is not that JSON keeps its text in `log` and goes, as before, with everything else
+    (`kube.*`, unmerged) to the container-logs input: a service still running its appender counts once in the app
+    stream, and the JVM's own lines (startup failures, OutOfMemoryError) never enter it without fields. Other
+    containers stay unmerged: two systems' same field with different types, or `app` next to
+    `app.kubernetes.io/name` from labels, would make Elasticsearch reject documents."""
     return "\n".join(
         [
             f"""[SERVICE]
@@ -100,9 +128,10 @@ def fluent_bit_config() -> str:
             tail("kube", f"{LOG_DIR}/*.log", [OWN_LOGS, APP_LOGS], "tail"),
             metadata("apps", merge_json=True),
             metadata("kube", merge_json=False),
+            logback_lines_only(),
             # logback's JSON carries its own @timestamp: a second key would be ambiguous.
-            to_logstash("apps", LOGSTASH_PORT, "false"),
-            to_logstash("kube", CONTAINER_LOGS_PORT, "@timestamp"),
+            to_logstash(f"Match {LOGBACK_TAG}.*", LOGSTASH_PORT, "false"),
+            to_logstash(r"Match_Regex ^(apps|kube)\.", CONTAINER_LOGS_PORT, "@timestamp"),
         ]
     )
 
