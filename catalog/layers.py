@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pyhocon import ConfigFactory, ConfigParser, ConfigTree
 from pyhocon.config_tree import ConfigQuotedString, ConfigSubstitution, ConfigValues
@@ -60,16 +60,22 @@ class Placement:
 
     infra: Mapping[str, Address]
     service: Callable[[str], Address]
+    # Where the services' logs go, one path per line (README, finding 12): `stdout` where the platform ships container
+    # stdout (a cluster's Fluent Bit), so logback writes JSON lines to the console and no TCP appender; `logstash`
+    # where nothing ships stdout (the Compose host), so logback's TCP appender carries them.
+    log_output: Literal["stdout", "logstash"]
 
 
 # On a cluster: the platform's Services (settings/endpoints.py) and each service's own Service.
-CLUSTER = Placement({name: Address(e.host, e.port, e.scheme) for name, e in ENDPOINTS.items()}, cluster_service)
+CLUSTER = Placement({name: Address(e.host, e.port, e.scheme) for name, e in ENDPOINTS.items()}, cluster_service, "stdout")
+# What infra provides besides its endpoints: these name no system the service reaches.
+INFRA_FACTS = frozenset({"environment", "namespace", "logOutput"})
 
 
 def infra_layer(environment: str, placement: Placement = CLUSTER) -> dict[str, Any]:
     """What the program provides: the environment and where each infra system answers."""
     endpoints = {name: {"host": a.host, "port": a.port, "scheme": a.scheme, "url": a.url} for name, a in sorted(placement.infra.items())}
-    return {"infra": {"environment": environment, "namespace": APPS_NAMESPACE, **endpoints}}
+    return {"infra": {"environment": environment, "namespace": APPS_NAMESPACE, "logOutput": placement.log_output, **endpoints}}
 
 
 def env_layer() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from .iam import escalations, resource_problems
 from .layers import (
     CLUSTER,
     ENV_MARK,
+    INFRA_FACTS,
     SECRET_ENV,
     Placement,
     env_layer,
@@ -294,7 +295,7 @@ def _references(file: _File, tree: ConfigTree, prefix: str, merged: ConfigTree, 
             elif root == "infra":
                 endpoints = [k for k, v in known.items() if isinstance(v, ConfigTree)]
                 message = (
-                    "reference to an unknown endpoint; infra provides environment, namespace and "
+                    "reference to an unknown endpoint; infra provides environment, namespace, logOutput and "
                     f"<endpoint>.host, .port, .scheme, .url for endpoint one of {', '.join(endpoints)}"
                 )
             elif root == "env":
@@ -340,7 +341,7 @@ def _service(name: str, app: _File, merged: ConfigTree, problems: list[Problem])
         deploy=deploy,
         application_conf=render_application_conf(app_tree, app.rel),
         env=tuple(SecretEnv(v, *SECRET_ENV[v]) for v in variables),
-        uses=tuple(sorted(named["infra"] - {"environment", "namespace"})),
+        uses=tuple(sorted(named["infra"] - INFRA_FACTS)),
         calls=tuple(sorted(named["services"] - {name})),
     )
 

@@ -212,6 +212,9 @@ def infrastructure_flows(
             backups_port,
         ),
         to_service("Fluent Bit ships container stdout to Logstash", FLUENT_BIT, "logging", ENDPOINTS["logstash"].service, 5170, svcs, pods),
+        to_service(
+            "Fluent Bit ships the apps' JSON stdout to Logstash", FLUENT_BIT, "logging", ENDPOINTS["logstash"].service, 5000, svcs, pods
+        ),
         Flow("Fluent Bit reads pod metadata from the API server", FLUENT_BIT, vpc, 443),
         Flow("apps reach Sentry and STS", Pods.of("apps", {"app.kubernetes.io/name": "web"}), INTERNET, 443),
     ]

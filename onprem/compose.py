@@ -55,8 +55,10 @@ LOG_ROTATION = {"driver": "json-file", "options": {"max-size": "50m", "max-file"
 
 
 def compose_placement(ports: Mapping[str, int]) -> Placement:
-    """Services reach each other by Compose service name, on each service's own container port."""
-    return Placement(INFRA, lambda name: Address(name, ports[name], "http"))
+    """Services reach each other by Compose service name, on each service's own container port. Nothing ships the
+    containers' stdout here (it stays in Docker's json-file logs on the host), so logback's TCP appender carries the
+    services' lines to Logstash: one path, no duplicates."""
+    return Placement(INFRA, lambda name: Address(name, ports[name], "http"), "logstash")
 
 
 def secret_names(catalog: Catalog) -> list[str]:

@@ -46,7 +46,8 @@ ROLES_YML = f"""{ZIPKIN_USER}_writer:
     - names: ["zipkin*"]
       privileges: [all]
 """
-# logback's TCP appender (LogstashTcpSocketAppender) sends one JSON object per line.
+# The services' logback JSON, one object per line: from Fluent Bit (their stdout) or, where a service still runs it,
+# logback's TCP appender (LogstashTcpSocketAppender).
 PIPELINE = (
     f"input {{ tcp {{ port => {LOGSTASH_PORT} codec => json_lines }} }}\n"
     f"input {{ tcp {{ port => {CONTAINER_LOGS_PORT} codec => json_lines "
