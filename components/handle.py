@@ -6,7 +6,7 @@ The Kubernetes layer reads only the types below, never a module of the AWS layer
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 
@@ -142,3 +142,23 @@ class ClusterHandle:
 
     def options(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=list(self.providers), depends_on=list(depends_on))
+
+
+def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]) -> dict[str, Any]:
+    """The Kubernetes provider of either producer: every behaviour set here, none left to the PULUMI_K8S_*
+    environment of whoever runs pulumi.
+
+    - cluster_identifier: the provider (and all it manages) is replaced only when the cluster itself changes,
+      not when the kubeconfig's token or endpoint text does; so a kubeconfig pointed at another cluster under the
+      same name replaces nothing (pulumi-kubernetes provider.go DiffConfig, v4.32.0): a new cluster gets a new name.
+    - mutable ConfigMaps and Secrets: a data change is an update in place that rolls pods through the hash
+      annotations, not a delete-before-replace of an explicitly named object (delivery/diff.py).
+    """
+    return {
+        "kubeconfig": kubeconfig,
+        "cluster_identifier": cluster_name,
+        "enable_server_side_apply": True,
+        "enable_config_map_mutable": True,
+        "enable_secret_mutable": True,
+        "delete_unreachable": False,
+    }

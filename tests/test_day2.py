@@ -20,7 +20,7 @@ from delivery.rolls import rolls
 from offline.recorder import Record
 from offline.runner import Run, run_stack
 from offline.stackfile import ROOT
-from settings import StackConfig, load_stack_config
+from settings import STACKS, StackConfig, load_stack_config
 
 from .conftest import declared, raw_sections
 from .helpers import make_record
@@ -162,8 +162,10 @@ def test_app_pod_templates_name_their_config_map_as_plain_text():
             assert any(by_urn[u].type == "kubernetes:core/v1:ConfigMap" for u in record.dependencies if u in by_urn)
 
 
-@pytest.mark.parametrize("stack", ["test", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_kubernetes_provider_sets_every_behaviour_explicitly(stack: str):
+    """Both producers (EKS and a customer's cluster) make their provider alike: a ConfigMap change on-prem is an
+    update in place, as on EKS, not a delete-then-create."""
     provider = declared(stack).one("pulumi:providers:kubernetes")
     inputs = provider.inputs
     assert inputs["clusterIdentifier"] == declared(stack).settings.cluster_name  # type: ignore[union-attr]

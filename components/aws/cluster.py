@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.handle import kubernetes_provider_options
 from components.outputs import register_declared
 from settings.aws_catalog import architecture
 from settings.cluster import ClusterConfig, NodePoolsConfig
@@ -58,24 +59,6 @@ def ami_type(instance_type: str) -> str:
 
 def ami_release_parameter(kubernetes_version: str, instance_type: str) -> str:
     return AMI_RELEASE_PARAMETER.format(version=kubernetes_version, arch=architecture(instance_type))
-
-
-def kubernetes_provider_options(cluster_name: str, kubeconfig: pulumi.Input[str]) -> dict[str, Any]:
-    """Every behaviour set here, none left to the PULUMI_K8S_* environment of whoever runs pulumi.
-
-    - cluster_identifier: the provider (and all it manages) is replaced only when the cluster itself changes,
-      not when the kubeconfig's token or endpoint text does.
-    - mutable ConfigMaps and Secrets: a data change is an update in place that rolls pods through the hash
-      annotations, not a delete-before-replace of an explicitly named object (delivery/diff.py).
-    """
-    return {
-        "kubeconfig": kubeconfig,
-        "cluster_identifier": cluster_name,
-        "enable_server_side_apply": True,
-        "enable_config_map_mutable": True,
-        "enable_secret_mutable": True,
-        "delete_unreachable": False,
-    }
 
 
 def access_entry_key(role_arn: str) -> str:

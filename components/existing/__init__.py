@@ -22,6 +22,7 @@ from components.handle import (
     NodeTaint,
     S3Client,
     StorageClasses,
+    kubernetes_provider_options,
 )
 from settings import PROJECT, OnpremStackConfig
 from settings.onprem import BACKUPS_ACCESS_KEY_SECRET, BACKUPS_SECRET_KEY_SECRET, KUBECONFIG_SECRET, BackupsConfig, OnpremConfig
@@ -114,7 +115,7 @@ def node_placement(onprem: OnpremConfig) -> NodePlacement:
 
 def existing_cluster(cfg: OnpremStackConfig, catalog: Catalog) -> ClusterHandle:
     kubeconfig = pulumi.Config(PROJECT).require_secret(KUBECONFIG_SECRET)
-    provider = k8s.Provider("kubernetes", kubeconfig=kubeconfig, enable_server_side_apply=True)
+    provider = k8s.Provider("kubernetes", **kubernetes_provider_options(cfg.cluster_name, kubeconfig))
     onprem = cfg.onprem
     return ClusterHandle(
         name=cfg.cluster_name,
