@@ -305,20 +305,14 @@ class Logging(pulumi.ComponentResource):
             ),
             opts=on_operator,
         )
-        if ls.replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-logstash",
-                metadata={"namespace": NAMESPACE, "name": "logstash"},
-                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(LOGSTASH_POD_LABELS)),
-                opts=child,
-            )
-        if kb.replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-kibana",
-                metadata={"namespace": NAMESPACE, "name": "kibana"},
-                spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(kibana_labels)),
-                opts=child,
-            )
+        for system, replicas, pod_labels in (("logstash", ls.replicas, LOGSTASH_POD_LABELS), ("kibana", kb.replicas, kibana_labels)):
+            if replicas > 1:
+                k8s.policy.v1.PodDisruptionBudget(
+                    f"{name}-{system}",
+                    metadata={"namespace": NAMESPACE, "name": system},
+                    spec=pods.as_input(k8s.policy.v1.PodDisruptionBudgetSpecArgs, pods.pdb_spec(pod_labels)),
+                    opts=child,
+                )
 
         apps, tracing = APPS_NAMESPACE, NAMESPACES["tracing"]
         allow_ingress(
