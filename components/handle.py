@@ -102,6 +102,10 @@ class NodePlacement:
     stable: Mapping[str, str] = field(default_factory=dict)
     interruptible: Mapping[str, str] = field(default_factory=dict)
     interruptible_taint: NodeTaint | None = None
+    # The nodes carry topology.kubernetes.io/zone. The scheduler refuses a node without the key to a pod with a hard
+    # spread constraint on it (kube-scheduler podtopologyspread: ErrReasonNodeLabelNotMatch), so without zones pods
+    # spread across nodes only.
+    zones: bool = True
 
 
 @dataclass(frozen=True)

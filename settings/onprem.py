@@ -134,6 +134,11 @@ class OnpremConfig(Section):
     interruptible_nodes: InterruptibleNodesConfig | None = Field(
         default=None, description="spot or preemptible nodes only pods that tolerate interruption may use (none: the cluster has none)"
     )
+    zone_labels: bool = Field(
+        default=False,
+        description="the nodes carry topology.kubernetes.io/zone: replicas spread across zones, hard (false: across nodes "
+        "only; the scheduler refuses every node without the label to a pod spread hard by zone)",
+    )
 
     @field_validator("interruptible_nodes")
     @classmethod

@@ -11,12 +11,15 @@ import pytest
 
 from components.aws.handle import EKS_POOLS
 from components.existing import node_placement
+from components.handle import NodePlacement
 from offline.runner import Run, run_stack
 from settings import PROJECT, ConfigError
 from tests.conftest import declared, raw_sections
 
-# A plain cluster's node: only the labels the kubelet and the cloud provider always set, and no taints.
-STANDARD_LABELS = {"kubernetes.io/hostname": "node-1", "topology.kubernetes.io/zone": "zone-a", "kubernetes.io/os": "linux"}
+# A plain cluster's node: only the labels the kubelet always sets, and no taints. No zone: on bare metal nothing sets
+# topology.kubernetes.io/zone (a cloud's node controller does).
+STANDARD_LABELS = {"kubernetes.io/hostname": "node-1", "kubernetes.io/os": "linux"}
+ZONED_LABELS = {**STANDARD_LABELS, "topology.kubernetes.io/zone": "zone-a"}
 STABLE = {"example.com/pool": "stable"}
 PREEMPTIBLE_TAINT = {"key": "example.com/preemptible", "value": "true"}
 # Objects whose pods hold data or do not tolerate interruption, whatever the cluster.
@@ -39,6 +42,7 @@ class Constraints:
     selectors: list[Mapping[str, str]] = field(default_factory=list)
     required_terms: list[list[Mapping[str, Any]]] = field(default_factory=list)  # each: terms ORed
     tolerations: list[Mapping[str, Any]] = field(default_factory=list)
+    hard_spread_keys: set[str] = field(default_factory=set)  # topology keys of DoNotSchedule spread constraints
     pods: bool = False  # a pod's containers are written here
 
 
@@ -54,6 +58,8 @@ def constraints(value: Any, found: Constraints | None = None) -> Constraints:
                     found.required_terms.append(terms)
             elif key == "tolerations" and isinstance(item, list):
                 found.tolerations.extend(item)
+            elif key == "topologySpreadConstraints" and isinstance(item, list):
+                found.hard_spread_keys |= {c["topologyKey"] for c in item if c.get("whenUnsatisfiable") == "DoNotSchedule"}
             elif key == "containers":
                 found.pods = True
             constraints(item, found)
@@ -89,13 +95,16 @@ def _tolerated(taint: tuple[str, str], tolerations: list[Mapping[str, Any]]) -> 
 
 
 def fits(c: Constraints, node: Node) -> bool:
-    """The scheduler's NodeAffinity and TaintToleration filters for a pod with these constraints."""
+    """The scheduler's NodeAffinity, TaintToleration and PodTopologySpread filters for a pod with these constraints
+    (a node without the topology key of a DoNotSchedule constraint is refused: kube-scheduler podtopologyspread,
+    ErrReasonNodeLabelNotMatch)."""
     selected = all(node.labels.get(k) == v for selector in c.selectors for k, v in selector.items())
     affine = all(
         any(all(_requirement_holds(r, node.labels) for r in term.get("matchExpressions", [])) for term in terms)
         for terms in c.required_terms
     )
-    return selected and affine and all(_tolerated(t, c.tolerations) for t in node.taints)
+    labelled = all(key in node.labels for key in c.hard_spread_keys)
+    return selected and affine and labelled and all(_tolerated(t, c.tolerations) for t in node.taints)
 
 
 def pod_objects(run: Run) -> Iterator[tuple[str, str, Constraints]]:
@@ -126,6 +135,16 @@ def test_the_pool_placement_strands_the_onprem_data_tier_on_a_plain_cluster(monk
     assert any(k.startswith("Elasticsearch") for k in lost) and any(k.startswith("StatefulSet") for k in lost)
 
 
+def test_hard_zone_spread_strands_the_spread_pods_on_nodes_without_zones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planted fault: the onprem stack spreading by zone (as on EKS) on nodes without zone labels leaves every pod
+    that may run more than once (the apps: their autoscalers go to 3 and more) Pending forever; with the nodes'
+    zones declared, each spread pod requires them."""
+    monkeypatch.setattr("components.existing.node_placement", lambda onprem: NodePlacement(zones=True))
+    lost = stranded(run_stack("onprem"))
+    assert any(k.startswith("Deployment") for k in lost), lost
+    assert stranded(with_nodes(zoneLabels=True), Node(ZONED_LABELS)) == []
+
+
 def with_nodes(**onprem: Any) -> Run:
     sections = raw_sections("onprem")
     return run_stack("onprem", overrides={f"{PROJECT}:onprem": {**sections["onprem"], **onprem}})
@@ -141,11 +160,12 @@ def test_named_nodes_take_the_pods_the_eks_pools_take() -> None:
     )
     stable_node = Node({**STANDARD_LABELS, **STABLE})
     preemptible = Node({**STANDARD_LABELS, "example.com/pool": "preemptible"}, (("example.com/preemptible", "true"),))
-    spot = Node({**STANDARD_LABELS, "insight.io/pool": "spot"}, (("insight.io/spot", "true"),))
+    spot = Node({**ZONED_LABELS, "insight.io/pool": "spot"}, (("insight.io/spot", "true"),))
+    zoned = Node(ZONED_LABELS)  # EKS nodes carry their zone
     aws = {(k, n): c for k, n, c in pod_objects(declared("test"))}
     here = {(k, n): c for k, n, c in pod_objects(onprem)}
     both = aws.keys() & here.keys()
-    reserved_on_aws = {o for o in both if not fits(aws[o], PLAIN)}
+    reserved_on_aws = {o for o in both if not fits(aws[o], zoned)}
     assert ("Elasticsearch", "platform-logging-elasticsearch") in reserved_on_aws and len(both) > 20
 
     assert [o for o, c in here.items() if not fits(c, stable_node)] == []  # every pod fits the stable nodes

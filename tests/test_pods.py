@@ -9,7 +9,7 @@ import pytest
 
 from catalog import ServiceSpec, load_catalog
 from components.aws.handle import EKS_POOLS
-from components.handle import StorageClasses
+from components.handle import NodePlacement, StorageClasses
 from components.k8s import pods
 from components.k8s.apps import workload
 from offline.manifests import manifests
@@ -122,11 +122,13 @@ def test_apps_and_platform_take_every_pod_piece_from_the_pods_module():
 
 def test_the_spread_rule_counts_the_pods_a_workload_may_run():
     selector = {"app.kubernetes.io/name": "x"}
-    assert pods.zone_spread(selector, 1) == []
-    zone, host = pods.zone_spread(selector, 2)
+    assert pods.zone_spread(selector, 1, EKS_POOLS) == []
+    zone, host = pods.zone_spread(selector, 2, EKS_POOLS)
     assert (zone["topologyKey"], zone["whenUnsatisfiable"]) == (ZONE_KEY, "DoNotSchedule")
     assert (host["topologyKey"], host["whenUnsatisfiable"]) == (HOST_KEY, "ScheduleAnyway")
     assert zone["labelSelector"] == host["labelSelector"] == {"matchLabels": selector}
+    # Nodes without zones: across nodes only, and never a hard constraint the scheduler cannot meet.
+    assert pods.zone_spread(selector, 2, NodePlacement(zones=False)) == [host]
 
 
 def app_pod(spec: ServiceSpec) -> dict[str, Any]:
@@ -143,7 +145,7 @@ def test_apps_and_platform_spread_by_the_one_rule(monkeypatch: pytest.MonkeyPatc
     # A planted fault in the one rule reaches apps and platform alike: neither has a copy of its own.
     monkeypatch.setattr(pods, "spreads", lambda max_pods: False)
     assert app_pod(spec)["topologySpreadConstraints"] == []
-    assert pods.zone_spread({"app.kubernetes.io/name": "redis"}, 3) == []
+    assert pods.zone_spread({"app.kubernetes.io/name": "redis"}, 3, EKS_POOLS) == []
 
 
 def spread_mismatches(objects: list[dict[str, Any]]) -> list[str]:
@@ -168,7 +170,7 @@ def spread_mismatches(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def workload_object(name: str, replicas: int, spread: bool) -> dict[str, Any]:
-    constraints = pods.zone_spread({"n": name}, 2) if spread else []
+    constraints = pods.zone_spread({"n": name}, 2, EKS_POOLS) if spread else []
     template = {"spec": {"topologySpreadConstraints": constraints}}
     return {"kind": "Deployment", "metadata": {"namespace": "ns", "name": name}, "spec": {"replicas": replicas, "template": template}}
 

@@ -110,6 +110,7 @@ def node_placement(onprem: OnpremConfig) -> NodePlacement:
         stable=dict(stable.match_labels) if stable is not None else {},
         interruptible=dict(interruptible.match_labels) if interruptible is not None else {},
         interruptible_taint=NodeTaint(taint.key, taint.value) if taint is not None else None,
+        zones=onprem.zone_labels,
     )
 
 

@@ -93,10 +93,14 @@ def spreads(max_pods: int) -> bool:
     return max_pods > 1
 
 
-def zone_spread(match_labels: dict[str, str], max_pods: int) -> list[Obj]:
-    """When it spreads: one pod per zone where possible (hard), and never two on one node when avoidable."""
+def zone_spread(match_labels: dict[str, str], max_pods: int, nodes: NodePlacement) -> list[Obj]:
+    """When it spreads: one pod per zone where possible (hard) if the nodes have zones, and never two on one node when
+    avoidable."""
     if not spreads(max_pods):
         return []
+    by_host = {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": match_labels}}
+    if not nodes.zones:
+        return [by_host]
     return [
         # nodeTaintsPolicy Honor: a lost zone's nodes (tainted unreachable) stop counting, so its pods can move.
         {
@@ -106,7 +110,7 @@ def zone_spread(match_labels: dict[str, str], max_pods: int) -> list[Obj]:
             "nodeTaintsPolicy": "Honor",
             "labelSelector": {"matchLabels": match_labels},
         },
-        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": match_labels}},
+        by_host,
     ]
 
 

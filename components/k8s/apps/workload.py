@@ -123,7 +123,7 @@ def pod_template(
                 *scratch,
             ],
             **placement(spec, nodes),
-            "topologySpreadConstraints": pods.zone_spread(selector(spec), max(deploy.replicas, deploy.autoscaling.max_replicas)),
+            "topologySpreadConstraints": pods.zone_spread(selector(spec), max(deploy.replicas, deploy.autoscaling.max_replicas), nodes),
             "terminationGracePeriodSeconds": PRE_STOP_SECONDS + SHUTDOWN_SECONDS,
             # Stateful services hold data: the data tier's priority keeps them from being evicted first.
             **({"priorityClassName": pods.DATA_PRIORITY_CLASS} if deploy.kind == "StatefulSet" else {}),

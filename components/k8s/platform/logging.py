@@ -171,7 +171,7 @@ class Logging(pulumi.ComponentResource):
                                 "serviceAccountName": SNAPSHOT_SERVICE_ACCOUNT,
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                 **pods.stable_placement(context.cluster.placement),
-                                "topologySpreadConstraints": pods.zone_spread(ES_POD_LABELS, es.replicas),
+                                "topologySpreadConstraints": pods.zone_spread(ES_POD_LABELS, es.replicas, context.cluster.placement),
                                 "securityContext": pods.pod_security(1000),
                                 "containers": [
                                     {
@@ -224,7 +224,7 @@ class Logging(pulumi.ComponentResource):
                     "spec": {
                         **pods.interruptible_placement(context.cluster.placement),
                         "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                        "topologySpreadConstraints": pods.zone_spread(kibana_labels, kb.replicas),
+                        "topologySpreadConstraints": pods.zone_spread(kibana_labels, kb.replicas, context.cluster.placement),
                         "securityContext": pods.pod_security(1000),
                         "containers": [
                             {
@@ -260,7 +260,7 @@ class Logging(pulumi.ComponentResource):
                         # The persistent queue volume ties a Logstash pod to its zone: reserved pool like the data tier.
                         "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
                         **pods.stable_placement(context.cluster.placement),
-                        "topologySpreadConstraints": pods.zone_spread(LOGSTASH_POD_LABELS, ls.replicas),
+                        "topologySpreadConstraints": pods.zone_spread(LOGSTASH_POD_LABELS, ls.replicas, context.cluster.placement),
                         "securityContext": pods.pod_security(1000),
                         "containers": [
                             {

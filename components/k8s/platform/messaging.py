@@ -80,7 +80,7 @@ class Messaging(pulumi.ComponentResource):
                                 "metadata": {"annotations": metrics_annotations(context.metrics_backend, "rabbitmq", METRICS_PORT)},
                                 "spec": {
                                     "priorityClassName": pods.DATA_PRIORITY_CLASS,
-                                    "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
+                                    "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas, context.cluster.placement),
                                     "securityContext": pods.pod_security(None),  # the operator runs RabbitMQ as uid 999
                                     "containers": [
                                         {

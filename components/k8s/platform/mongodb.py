@@ -119,7 +119,7 @@ class MongoDB(pulumi.ComponentResource):
                             "spec": {
                                 "priorityClassName": pods.DATA_PRIORITY_CLASS,
                                 **pods.stable_placement(context.cluster.placement),
-                                "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
+                                "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas, context.cluster.placement),
                                 "containers": [
                                     {
                                         "name": "mongod",

@@ -192,7 +192,7 @@ class Redis(pulumi.ComponentResource):
                         "spec": {
                             "priorityClassName": pods.DATA_PRIORITY_CLASS,
                             **pods.stable_placement(context.cluster.placement),
-                            "topologySpreadConstraints": pods.zone_spread(NODE_LABELS, cfg.replicas),
+                            "topologySpreadConstraints": pods.zone_spread(NODE_LABELS, cfg.replicas, context.cluster.placement),
                             "securityContext": pods.pod_security(REDIS_UID),
                             "automountServiceAccountToken": False,
                             "containers": [
@@ -265,7 +265,7 @@ class Redis(pulumi.ComponentResource):
                         "spec": {
                             "priorityClassName": pods.DATA_PRIORITY_CLASS,
                             **pods.stable_placement(context.cluster.placement),
-                            "topologySpreadConstraints": pods.zone_spread(PROXY_LABELS, proxies),
+                            "topologySpreadConstraints": pods.zone_spread(PROXY_LABELS, proxies, context.cluster.placement),
                             "securityContext": pods.pod_security(HAPROXY_UID),
                             "automountServiceAccountToken": False,
                             "containers": [

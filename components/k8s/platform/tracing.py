@@ -53,7 +53,7 @@ class Tracing(pulumi.ComponentResource):
                         "spec": {
                             **pods.interruptible_placement(context.cluster.placement),
                             "priorityClassName": pods.PLATFORM_PRIORITY_CLASS,
-                            "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas),
+                            "topologySpreadConstraints": pods.zone_spread(LABELS, cfg.replicas, context.cluster.placement),
                             "securityContext": pods.pod_security(),
                             "automountServiceAccountToken": False,
                             "containers": [
