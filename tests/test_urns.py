@@ -13,18 +13,8 @@ from offline.recorder import ROOT_STACK_TYPE, Record, engine_urn
 from offline.runner import Run, run_stack
 
 from .conftest import declared
+from .helpers import make_record
 
-PLAIN = {
-    "parent": "",
-    "custom": True,
-    "remote": False,
-    "provider": "",
-    "providers": {},
-    "inputs": {},
-    "dependencies": [],
-    "protect": False,
-    "retain_on_delete": False,
-}
 PARENT = "urn:pulumi:test::insight::insight:platform:Platform$insight:platform:Foundations::foundations"
 
 
@@ -173,15 +163,10 @@ def test_references_to_an_aliased_resource_follow_it():
         "urn:pulumi:test::insight::test:index:Left$kubernetes:core/v1:Namespace::apps",
         "urn:pulumi:test::insight::kubernetes:core/v1:Namespace::apps",
     )
-    namespace = Record(**{**PLAIN, "urn": old_urn, "type": "kubernetes:core/v1:Namespace", "name": "apps"})
-    user = Record(
-        **{
-            **PLAIN,
-            "urn": "urn:pulumi:test::insight::kubernetes:core/v1:ConfigMap::cm",
-            "type": "kubernetes:core/v1:ConfigMap",
-            "name": "cm",
-            "inputs": {"ns": {"$ref": old_urn}},
-        }
+    namespace = replace(make_record("apps", "kubernetes:core/v1:Namespace"), urn=old_urn)
+    user = replace(
+        make_record("cm", "kubernetes:core/v1:ConfigMap", inputs={"ns": {"$ref": old_urn}}),
+        urn="urn:pulumi:test::insight::kubernetes:core/v1:ConfigMap::cm",
     )
     moved = replace(namespace, urn=new_urn, aliases=[old_urn])
     following = replace(user, inputs={"ns": {"$ref": new_urn}})
